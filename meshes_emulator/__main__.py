@@ -1,0 +1,3 @@
+from meshes_emulator.cli import main
+
+main()

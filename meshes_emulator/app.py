@@ -1,0 +1,113 @@
+"""create_app(settings) -> Starlette: all set-up is eager, so the app works without lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meshes_emulator.context import Emulator
+from meshes_emulator.errors import ApiError, error_body
+from meshes_emulator.http import json_response
+from meshes_emulator.routes import all_routes
+from meshes_emulator.services import fixtures, orgs
+from meshes_emulator.settings import Settings
+from meshes_emulator.store import orgs as org_store
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the emulator app: open the database, migrate, bootstrap, load fixtures."""
+    settings = settings or Settings()
+    emulator = Emulator.from_settings(settings)
+    orgs.bootstrap(emulator)
+    load_new_fixtures(emulator)
+    _install_extensions(emulator)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for start in emulator.extensions.get("on_startup", []):
+            await start()
+        yield
+        for stop in emulator.extensions.get("on_shutdown", []):
+            await stop()
+
+    app = Starlette(
+        routes=all_routes(),
+        middleware=[Middleware(CatchAllMiddleware)],
+        exception_handlers={ApiError: api_error_handler, HTTPException: http_error_handler},
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    return app
+
+
+def load_new_fixtures(emulator: Emulator) -> None:
+    """Load each --fixture file once per database (a restart does not load it twice)."""
+    for path in emulator.settings.fixtures:
+        marker = f"fixture:{path}"
+        if org_store.get_meta(emulator.store, marker) is None:
+            fixtures.load_file(emulator, path)
+            with emulator.store.transaction():
+                org_store.set_meta(emulator.store, marker, "loaded")
+
+
+def _install_extensions(emulator: Emulator) -> None:
+    """Let optional parts (engine, faults, sessions...) attach their hooks to this emulator."""
+    from meshes_emulator import extensions
+
+    for install in extensions.installers():
+        install(emulator)
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return json_response(exc.body(), status=exc.status, headers=exc.headers)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Router 404/405 (and any other HTTPException) in the Meshes error shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        body = error_body(404, "Not Found", f"No route for {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        body = error_body(405, "Method Not Allowed",
+                          f"{request.method} is not allowed on {request.url.path}")
+    else:
+        body = error_body(exc.status_code, None, str(exc.detail))
+    return json_response(body, status=exc.status_code, headers=dict(exc.headers or {}))
+
+
+class CatchAllMiddleware:
+    """Anything unexpected becomes a 500 in the Meshes shape and is recorded for the fixture."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            emulator: Emulator = scope["app"].state.emulator
+            emulator.capture(scope.get("method", ""), scope.get("path", ""), exc)
+            if started:
+                raise
+            response = json_response(error_body(500, None, "Unexpected emulator error: "
+                                                 f"{type(exc).__name__}"), status=500)
+            await response(scope, receive, send)

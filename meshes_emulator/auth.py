@@ -1,0 +1,146 @@
+"""Who is calling: machine JWTs, publishable keys and embed-session tokens (reference §2).
+
+Machine JWT checks (behavior §1.1): HS256 only; `kid` a known access key; signature with its
+secret; `iss` = urn:meshes:m2m:<kid>; `aud` = meshes-api; `org` = the key's organization; `exp` in
+the future; `exp - iat` <= 60 s; `iat` not in the future; LEEWAY seconds of skew. Checked on the
+wall clock, never the emulator's virtual clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from meshes_emulator.clock import wall_clock
+from meshes_emulator.errors import Unauthorized
+
+LEEWAY_SECONDS = 5
+MAX_LIFETIME_SECONDS = 60
+AUDIENCE = "meshes-api"
+ISSUER_PREFIX = "urn:meshes:m2m:"
+PUBLISHABLE_HEADER = "x-meshes-publishable-key"
+
+MACHINE = frozenset({"machine"})
+PUBLISHABLE = frozenset({"publishable"})
+SESSION = frozenset({"session"})
+INGEST = MACHINE | PUBLISHABLE
+NONE: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    kind: str  # "machine" | "publishable" | "session"
+    org_id: str
+    created_by: str
+    workspace_id: str | None = None
+    access_key: str | None = None
+    session: dict[str, Any] | None = None
+
+
+# Session tokens are verified by the sessions service, registered here to avoid an import cycle.
+SessionVerifier = Callable[[Any, str], Principal]
+_session_verifier: list[SessionVerifier] = []
+
+
+def register_session_verifier(verifier: SessionVerifier) -> None:
+    _session_verifier[:] = [verifier]
+
+
+def authenticate(emulator: Any, headers: Any, accepts: frozenset[str]) -> Principal:
+    """Return the caller allowed on a route accepting `accepts`, or raise 401."""
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <token>'")
+        return _bearer(emulator, token.strip(), accepts)
+    key = headers.get(PUBLISHABLE_HEADER)
+    if key is not None:
+        if "publishable" not in accepts:
+            raise Unauthorized(
+                "Publishable keys are accepted only by POST /api/v1/events and "
+                "POST /api/v1/events/bulk; use a machine JWT"
+            )
+        return _publishable(emulator, key.strip())
+    raise Unauthorized("Missing credentials: send 'Authorization: Bearer <jwt>'")
+
+
+def _bearer(emulator: Any, token: str, accepts: frozenset[str]) -> Principal:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthorized("Malformed bearer token") from None
+    kid = header.get("kid")
+    if isinstance(kid, str) and kid.startswith("mk_"):
+        if "machine" not in accepts:
+            raise Unauthorized("Machine tokens are not accepted here")
+        return verify_machine_token(emulator, token, header)
+    if "session" in accepts and _session_verifier:
+        return _session_verifier[0](emulator, token)
+    raise Unauthorized("Bearer token is not a machine token (header kid must be an access key)")
+
+
+def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> Principal:
+    """Check a machine JWT completely; every failure is a 401 naming the reason."""
+    if header.get("alg") != "HS256":
+        raise Unauthorized("Token algorithm must be HS256")
+    kid = header["kid"]
+    key = emulator.store.one(
+        "SELECT access_key, secret_key, org_id FROM machine_keys WHERE access_key = ?", [kid])
+    if key is None:
+        raise Unauthorized("Unknown access key (kid)")
+    try:
+        claims = jwt.decode(
+            token,
+            key["secret_key"],
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER_PREFIX + kid,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "org"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthorized("Token iat is in the future") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthorized("Token aud must be 'meshes-api'") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthorized("Token iss must be 'urn:meshes:m2m:<access key>'") from None
+    except jwt.InvalidSignatureError:
+        raise Unauthorized("Token signature does not match the access key's secret") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthorized(f"Token is missing the '{exc.claim}' claim") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"Invalid token: {exc}") from None
+    return _machine_principal(claims, key)
+
+
+def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal:
+    iat, exp = claims["iat"], claims["exp"]
+    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+        raise Unauthorized("Token iat and exp must be numbers")
+    if exp - iat > MAX_LIFETIME_SECONDS:
+        raise Unauthorized("Token lifetime (exp - iat) must be at most 60 seconds")
+    if iat > wall_clock() + LEEWAY_SECONDS:
+        raise Unauthorized("Token iat is in the future")
+    if claims["org"] != key["org_id"]:
+        raise Unauthorized("Token org is not the organization of this access key")
+    return Principal(kind="machine", org_id=key["org_id"], created_by=key["access_key"],
+                     access_key=key["access_key"])
+
+
+def _publishable(emulator: Any, key: str) -> Principal:
+    row = emulator.store.one(
+        "SELECT public_key, workspace_id, org_id, name FROM publishable_keys WHERE public_key = ?",
+        [key],
+    )
+    if row is None:
+        raise Unauthorized("Unknown publishable key")
+    return Principal(kind="publishable", org_id=row["org_id"], created_by=row["name"],
+                     workspace_id=row["workspace_id"])

@@ -1,0 +1,72 @@
+"""The Emulator: the one object holding store, clock, ids, rng and settings for one app.
+
+Attached to `app.state.emulator`; passed explicitly to services, engine and store code.
+"""
+
+from __future__ import annotations
+
+import random
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
+from meshes_emulator.ids import IdFactory, new_rng
+from meshes_emulator.settings import Settings
+from meshes_emulator.store import Store
+
+
+@dataclass
+class CapturedError:
+    """An unexpected server-side exception, kept so the pytest fixture can fail the test."""
+
+    method: str
+    path: str
+    error: str
+    traceback: str
+
+
+@dataclass
+class Emulator:
+    """All state of one running emulator."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    ids: IdFactory
+    rng: random.Random
+    errors: list[CapturedError] = field(default_factory=list)
+    # Hooks filled by the engine: run work due now (after ingest, after a clock move).
+    on_work: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    on_reset: list[Callable[[], None]] = field(default_factory=list)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Emulator:
+        clock: Clock
+        if settings.clock == "manual":
+            clock = ManualClock(settings.clock_start or DEFAULT_START)
+        else:
+            clock = SystemClock()
+        return cls(
+            settings=settings,
+            store=Store(settings.db_path),
+            clock=clock,
+            ids=IdFactory(settings.seed),
+            rng=new_rng(settings.seed, "emulator"),
+        )
+
+    def reseed(self, seed: int | None = None) -> None:
+        """Restart ids and randomness from `seed` (default: the current seed)."""
+        self.ids.reseed(seed)
+        self.rng = new_rng(self.ids.seed, "emulator")
+
+    def capture(self, method: str, path: str, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(exc))
+        self.errors.append(CapturedError(method, path, repr(exc), text))
+
+    async def run_due_work(self) -> None:
+        """Let the engine run whatever is due at the current clock time."""
+        for hook in self.on_work:
+            await hook()

@@ -1,0 +1,94 @@
+"""Request parsing and JSON responses shared by every handler."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from meshes_emulator.errors import BadRequest, PayloadTooLarge, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+JSON_TYPES = ("application/json", "application/merge-patch+json", "text/json")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response rendered with orjson."""
+    return Response(orjson.dumps(data), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refused with 413 past the emulator's size limit."""
+    limit: int = request.app.state.emulator.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """Parse a JSON body. Empty body: None when not required, else 400."""
+    body = await read_body(request)
+    if not body.strip():
+        if required:
+            raise BadRequest(detail="A JSON request body is required")
+        return None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
+        raise BadRequest(detail="Content-Type must be application/json")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(detail=f"Malformed JSON body: {exc}") from None
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate `data` against a pydantic model, turning errors into a 400 with `error.data`."""
+    if not isinstance(data, dict):
+        raise BadRequest(detail="The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_problems(exc)) from None
+
+
+def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
+    """[{param, msg}] from a pydantic error, with dotted parameter paths."""
+    problems = []
+    for item in exc.errors(include_url=False):
+        param = ".".join(str(part) for part in item["loc"]) or "body"
+        problems.append({"param": param, "msg": item["msg"]})
+    return problems
+
+
+async def read_model(request: Request, model: type[M]) -> M:
+    """Read and validate a JSON object body."""
+    return validate(model, await read_json(request))
+
+
+def query_str(request: Request, name: str) -> str | None:
+    """A query parameter, or None when absent. Repeated keys: the last wins."""
+    return request.query_params.get(name)
+
+
+def query_bool(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ValidationFailed([{"param": name, "msg": "must be true or false"}])

@@ -1,0 +1,1 @@
+"""Wire models: pydantic request bodies and the functions that render stored rows as responses."""

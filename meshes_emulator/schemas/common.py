@@ -1,0 +1,17 @@
+"""Shared pieces of the wire models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+
+class RequestModel(BaseModel):
+    """Request bodies: JSON types are strict (no "true" for true); unknown keys are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+ResourceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]

@@ -1,0 +1,43 @@
+"""Workspace bodies and responses (reference §6, §12.1, §12.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
+
+from meshes_emulator.schemas.common import RequestModel
+from meshes_emulator.store.db import Row
+
+WorkspaceName = Annotated[
+    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[a-zA-Z0-9 _-]+$")]
+Description = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class WorkspaceCreate(RequestModel):
+    name: WorkspaceName
+    description: Description | None = None
+
+
+class WorkspaceUpdate(RequestModel):
+    name: WorkspaceName
+    description: Description | None = None
+
+
+def workspace(row: Row) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "description": row["description"],
+            "created_at": row["created_at"], "updated_at": row["updated_at"]}
+
+
+def workspace_detail(row: Row, key: Row | None) -> dict[str, Any]:
+    body = workspace(row)
+    if key is not None:
+        body["publishable_key"] = {"name": key["name"], "public_key": key["public_key"]}
+    return body
+
+
+def catalog_entry(row: Row) -> dict[str, Any]:
+    return {"id": row["id"], "key": row["key"], "label": row["label"],
+            "description": row["description"], "active": bool(row["active"]),
+            "created_by": row["created_by"], "created_at": row["created_at"],
+            "updated_at": row["updated_at"]}

@@ -1,0 +1,1 @@
+"""Domain operations, one module per resource. They raise ApiError and know nothing of HTTP."""

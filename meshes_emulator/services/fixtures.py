@@ -1,0 +1,122 @@
+"""Seed files: organizations, workspaces and everything in them, loaded in one transaction.
+
+The format is documented in docs/fixtures.md. Other services register loaders for the sections
+they own (`connections`, `rules`, `events` inside a workspace; `faults` at the top level) with
+`register_workspace_section` / `register_top_section`, so this module stays small.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshes_emulator.clock import isoformat
+from meshes_emulator.context import Emulator
+from meshes_emulator.errors import ApiError
+from meshes_emulator.services import orgs, workspaces
+from meshes_emulator.store import orgs as org_store
+from meshes_emulator.store import workspaces as ws_store
+from meshes_emulator.store.db import Row
+
+WorkspaceLoader = Callable[[Emulator, str, Row, list[Any], dict[str, str]], None]
+TopLoader = Callable[[Emulator, list[Any]], None]
+
+WORKSPACE_SECTIONS: dict[str, WorkspaceLoader] = {}
+TOP_SECTIONS: dict[str, TopLoader] = {}
+# Sections are loaded in this order inside a workspace (rules refer to connections...).
+WORKSPACE_SECTION_ORDER = ["connections", "rules", "events"]
+
+
+class FixtureError(ValueError):
+    """A seed file that cannot be loaded; the message says where and why."""
+
+
+def register_workspace_section(name: str, loader: WorkspaceLoader) -> None:
+    WORKSPACE_SECTIONS[name] = loader
+    if name not in WORKSPACE_SECTION_ORDER:
+        WORKSPACE_SECTION_ORDER.append(name)
+
+
+def register_top_section(name: str, loader: TopLoader) -> None:
+    TOP_SECTIONS[name] = loader
+
+
+def read_file(path: str) -> dict[str, Any]:
+    """Parse a JSON or YAML seed file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FixtureError(f"cannot read fixture {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise FixtureError(f"fixture {path} is not valid JSON/YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise FixtureError(f"fixture {path} must hold a mapping at the top level")
+    return data
+
+
+def load_file(emulator: Emulator, path: str) -> None:
+    load(emulator, read_file(path), source=path)
+
+
+def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> None:
+    """Load one seed document, all or nothing."""
+    try:
+        with emulator.store.transaction():
+            for org in data.get("organizations") or []:
+                _load_org(emulator, org)
+            default_org = orgs.default_org_id(emulator)
+            for workspace in data.get("workspaces") or []:
+                _load_workspace(emulator, default_org, workspace)
+            for name, loader in TOP_SECTIONS.items():
+                if data.get(name):
+                    loader(emulator, list(data[name]))
+    except ApiError as exc:
+        raise FixtureError(f"{source}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, FixtureError):
+            raise
+        raise FixtureError(f"{source}: invalid entry ({exc!r})") from None
+
+
+def _load_org(emulator: Emulator, spec: dict[str, Any]) -> None:
+    now = isoformat(emulator.clock.now())
+    org_id = spec.get("id") or emulator.ids.uuid()
+    access_key = spec.get("access_key") or emulator.ids.access_key()
+    secret_key = spec.get("secret_key") or emulator.ids.secret_key()
+    orgs.check_credential_shapes(org_id, access_key, secret_key)
+    if org_store.get_org(emulator.store, org_id) is None:
+        org_store.insert_org(emulator.store, org_id, spec.get("name") or "Organization", now)
+    if org_store.get_machine_key(emulator.store, access_key) is None:
+        org_store.insert_machine_key(emulator.store, access_key, secret_key, org_id, "fixture", now)
+    for workspace in spec.get("workspaces") or []:
+        _load_workspace(emulator, org_id, workspace)
+
+
+def _load_workspace(emulator: Emulator, org_id: str, spec: dict[str, Any]) -> None:
+    name = spec["name"]
+    row = ws_store.find_by_name(emulator.store, org_id, name)
+    if row is None:
+        row = workspaces.insert(emulator, org_id, name, spec.get("description"),
+                                workspace_id=spec.get("id"),
+                                public_key=spec.get("publishable_key"))
+    for kind, section in (("event_type", "event_types"), ("resource", "resources")):
+        for entry in spec.get(section) or []:
+            item = {"key": entry} if isinstance(entry, str) else dict(entry)
+            workspaces.register_catalog_entry(
+                emulator, row["id"], kind, item["key"], created_by="fixture",
+                label=item.get("label"), description=item.get("description"))
+    refs: dict[str, str] = {}
+    for section in WORKSPACE_SECTION_ORDER:
+        items = spec.get(section)
+        if not items:
+            continue
+        loader = WORKSPACE_SECTIONS.get(section)
+        if loader is None:
+            raise FixtureError(f"workspace '{name}': section '{section}' is not supported yet")
+        loader(emulator, org_id, row, list(items), refs)

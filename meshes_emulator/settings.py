@@ -1,0 +1,39 @@
+"""Settings for one emulator, built from CLI flags, the fixture's options or defaults. No logic."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `create_app` needs to know."""
+
+    db_path: str = ":memory:"
+    seed: int = 0
+    clock: str = "system"  # "system" or "manual"
+    clock_start: datetime | None = None
+    fixtures: tuple[str, ...] = ()
+    org_id: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    retry_delays: tuple[float, ...] | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    base_url: str = "http://127.0.0.1:8787"
+    admin_token: str | None = None
+    background_dispatcher: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def credentials_from_env(cls, environ: dict[str, str] | None = None) -> dict[str, str | None]:
+        """The MESHES_* variables the official clients use, when set."""
+        env = os.environ if environ is None else environ
+        return {
+            "org_id": env.get("MESHES_ORG_ID") or env.get("MESHES_ORGANIZATION_ID") or None,
+            "access_key": env.get("MESHES_ACCESS_KEY") or None,
+            "secret_key": env.get("MESHES_SECRET_KEY") or None,
+        }
