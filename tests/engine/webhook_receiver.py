@@ -1,0 +1,78 @@
+"""A tiny threaded HTTP receiver on 127.0.0.1 for webhook tests (no sleeps, no network)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    block: threading.Event | None = None  # wait on this before answering (timeouts)
+
+
+class Receiver:
+    """Records every request; answers per path with a configured Reply (default 200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.replies: dict[str, Reply] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                receiver.requests.append(
+                    Received(self.command, self.path, dict(self.headers.items()), body)
+                )
+                reply = receiver.replies.get(self.path.split("?")[0], Reply())
+                if reply.block is not None:
+                    reply.block.wait(10)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                if reply.body:
+                    self.wfile.write(reply.body)
+
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for reply in self.replies.values():
+            if reply.block is not None:
+                reply.block.set()
+        self.server.shutdown()
+        self.server.server_close()
