@@ -36,6 +36,7 @@ class Emulator:
     clock: Clock
     ids: IdFactory
     rng: random.Random
+    base_url: str = ""
     errors: list[CapturedError] = field(default_factory=list)
     # Hooks filled by the engine: run work due now (after ingest, after a clock move).
     on_work: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
@@ -55,6 +56,7 @@ class Emulator:
             clock=clock,
             ids=IdFactory(settings.seed),
             rng=new_rng(settings.seed, "emulator"),
+            base_url=settings.base_url,
         )
 
     def reseed(self, seed: int | None = None) -> None:

@@ -32,7 +32,7 @@ async def info(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    """POST {seed?, start?, fixtures?: [path]}: back to the bootstrap state."""
+    """POST {seed?, start?, clock?, fixtures?: [path]}: back to the bootstrap state."""
     emulator = emulator_of(request)
     body = await read_json(request, required=False) or {}
     if not isinstance(body, dict):
@@ -40,12 +40,15 @@ async def reset(request: Request) -> Response:
     seed = _optional_int(body, "seed")
     start = _optional_instant(body, "start")
     paths = body.get("fixtures")
+    clock = body.get("clock")
+    if clock not in (None, "manual", "system"):
+        raise ValidationFailed([{"param": "clock", "msg": "must be 'manual' or 'system'"}])
     if paths is not None and not (isinstance(paths, list) and all(isinstance(p, str)
                                                                     for p in paths)):
         raise ValidationFailed([{"param": "fixtures", "msg": "must be a list of file paths"}])
     try:
         admin.reset(emulator, seed=seed, start=start,
-                    fixture_paths=tuple(paths) if paths is not None else None)
+                    fixture_paths=tuple(paths) if paths is not None else None, clock=clock)
     except FixtureError as exc:
         raise BadRequest(detail=str(exc)) from None
     return json_response({"reset": True, "seed": emulator.ids.seed,
@@ -54,8 +57,8 @@ async def reset(request: Request) -> Response:
 
 async def credentials(request: Request) -> Response:
     emulator = emulator_of(request)
-    return json_response({"base_url": emulator.settings.base_url,
-                          "api_url": emulator.settings.base_url + "/api/v1",
+    return json_response({"base_url": emulator.base_url,
+                          "api_url": emulator.base_url + "/api/v1",
                           "organizations": orgs.credentials(emulator)})
 
 

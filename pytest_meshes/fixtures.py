@@ -1,0 +1,102 @@
+"""The fixtures: one emulator per test session (per xdist worker), reset before each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_meshes.handle import MeshesServer
+
+
+@dataclass(frozen=True)
+class MeshesOptions:
+    """Per-test options, from the `meshes` marker over the ini/command-line values."""
+
+    seed: int = 0
+    clock: str = "manual"
+    start: str | None = None
+    fixtures: tuple[str, ...] = ()
+
+
+def _ini(config: pytest.Config, name: str) -> Any:
+    option = config.getoption("--" + name.replace("_", "-"), None)
+    return option if option not in (None, [], "") else config.getini(name)
+
+
+def session_options(config: pytest.Config) -> MeshesOptions:
+    seed = _ini(config, "meshes_seed")
+    clock = _ini(config, "meshes_clock") or "manual"
+    fixtures = _ini(config, "meshes_fixture") or []
+    if isinstance(fixtures, str):
+        fixtures = [fixtures]
+    root = config.rootpath
+    return MeshesOptions(seed=int(seed or 0), clock=str(clock),
+                         fixtures=tuple(str(root / path) if not os.path.isabs(path) else path
+                                        for path in fixtures))
+
+
+def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
+    base = session_options(request.config)
+    marker = request.node.get_closest_marker("meshes")
+    if marker is None:
+        return base
+    fixture = marker.kwargs.get("fixture")
+    fixtures = base.fixtures
+    if fixture is not None:
+        items = [fixture] if isinstance(fixture, str) else list(fixture)
+        root = request.config.rootpath
+        fixtures = tuple(str(root / p) if not os.path.isabs(p) else p for p in items)
+    return MeshesOptions(
+        seed=int(marker.kwargs.get("seed", base.seed)),
+        clock=str(marker.kwargs.get("clock", base.clock)),
+        start=marker.kwargs.get("start", base.start),
+        fixtures=fixtures,
+    )
+
+
+@pytest.fixture(scope="session")
+def meshes_server_process(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MeshesServer]:
+    """Start the emulator once per session (or attach to --meshes-url)."""
+    url = request.config.getoption("--meshes-url", None) or request.config.getini("meshes_url")
+    if url:
+        handle = MeshesServer(url)
+        yield handle
+        handle.close()
+        return
+    from meshes_emulator import Settings, create_app
+    from pytest_meshes.server import ServerThread
+
+    options = session_options(request.config)
+    db_path = str(tmp_path_factory.mktemp("meshes") / "meshes.db")
+    settings = Settings(db_path=db_path, seed=options.seed, clock=options.clock,
+                        fixtures=options.fixtures)
+    app = create_app(settings)
+    thread = ServerThread(app)
+    thread.start()
+    app.state.emulator.base_url = thread.url
+    handle = MeshesServer(thread.url, app=app)
+    try:
+        yield handle
+    finally:
+        handle.close()
+        thread.stop()
+
+
+@pytest.fixture
+def meshes_server(
+    request: pytest.FixtureRequest, meshes_server_process: MeshesServer
+) -> Iterator[MeshesServer]:
+    """A clean emulator for this test: state reset first; server-side errors fail the test."""
+    handle = meshes_server_process
+    options = test_options(request)
+    handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
+                                    "start": options.start, "fixtures": list(options.fixtures)})
+    handle.refresh_credentials()
+    yield handle
+    handle.check()

@@ -1,0 +1,152 @@
+"""MeshesServer: what a test gets from `meshes_server`: URLs, credentials and helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from typing import Any
+
+import httpx
+import jwt
+
+
+def mint_token(access_key: str, secret_key: str, org_id: str, *, lifetime: int = 30,
+               headers: dict[str, Any] | None = None, secret: str | None = None,
+               **claims: Any) -> str:
+    """A machine JWT exactly as the official clients mint it (reference §2.2).
+
+    Override any claim (`iat=`, `exp=`, `aud=`...), header field (`headers={"alg": ...}`) or the
+    signing secret for negative tests. A claim set to None is left out.
+    """
+    now = int(time.time())
+    body: dict[str, Any] = {"iss": f"urn:meshes:m2m:{access_key}", "aud": "meshes-api",
+                            "org": org_id, "iat": now, "exp": now + lifetime}
+    body.update(claims)
+    body = {key: value for key, value in body.items() if value is not None}
+    head = {"alg": "HS256", "typ": "JWT", "kid": access_key}
+    head.update(headers or {})
+    return jwt.encode(body, secret or secret_key, algorithm="HS256", headers=head)
+
+
+class MachineAuth(httpx.Auth):
+    """httpx auth that mints a fresh 30-second JWT for every request."""
+
+    def __init__(self, access_key: str, secret_key: str, org_id: str) -> None:
+        self.access_key, self.secret_key, self.org_id = access_key, secret_key, org_id
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = mint_token(self.access_key, self.secret_key, self.org_id)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+class MeshesServer:
+    """A running emulator: base URL, the default organization's credentials, and helpers."""
+
+    def __init__(self, url: str, app: Any = None) -> None:
+        self.url = url.rstrip("/")
+        self.api_url = self.url + "/api/v1"
+        self.app = app
+        self._admin = httpx.Client(base_url=self.url, timeout=30)
+        self.refresh_credentials()
+
+    # -- credentials ----------------------------------------------------------------------
+    def refresh_credentials(self) -> None:
+        """Read the default organization's credentials from the running emulator."""
+        data = self.admin("GET", "/credentials")
+        org = data["organizations"][0]
+        key = org["machine_keys"][0]
+        self.org_id: str = org["org_id"]
+        self.access_key: str = key["access_key"]
+        self.secret_key: str = key["secret_key"]
+        workspace = org["workspaces"][0] if org["workspaces"] else {}
+        self.workspace_id: str | None = workspace.get("id")
+        self.publishable_key: str | None = workspace.get("publishable_key")
+
+    @property
+    def env(self) -> dict[str, str]:
+        """MESHES_* variables for subprocesses and non-Python clients."""
+        env = {"MESHES_API_URL": self.url, "MESHES_ORG_ID": self.org_id,
+               "MESHES_ACCESS_KEY": self.access_key, "MESHES_SECRET_KEY": self.secret_key}
+        if self.publishable_key:
+            env["MESHES_PUBLISHABLE_KEY"] = self.publishable_key
+            env["WORKSPACE_PUBLISHABLE_KEY"] = self.publishable_key
+        if self.workspace_id:
+            env["MESHES_WORKSPACE_ID"] = self.workspace_id
+        return env
+
+    def token(self, *, lifetime: int = 30, headers: dict[str, Any] | None = None,
+              secret: str | None = None, **claims: Any) -> str:
+        """A fresh machine JWT; override claims/headers/secret for negative tests."""
+        return mint_token(self.access_key, self.secret_key, self.org_id, lifetime=lifetime,
+                          headers=headers, secret=secret, **claims)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on /api/v1 that signs every request with a fresh JWT."""
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.api_url,
+                            auth=MachineAuth(self.access_key, self.secret_key, self.org_id),
+                            **kwargs)
+
+    def ingest_client(self, publishable_key: str | None = None, **kwargs: Any) -> httpx.Client:
+        """An httpx client on /api/v1 that sends a workspace publishable key."""
+        key = publishable_key or self.publishable_key or ""
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.api_url,
+                            headers={"X-Meshes-Publishable-Key": key}, **kwargs)
+
+    # -- helpers --------------------------------------------------------------------------
+    def admin(self, method: str, path: str, json: Any = None) -> Any:
+        """Call the admin API (/_emulator/...) and return the decoded JSON; raise on errors."""
+        response = self._admin.request(method, "/_emulator" + path, json=json)
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} /_emulator{path} -> {response.status_code}: "
+                                 f"{response.text}")
+        return response.json() if response.content else None
+
+    def reset(self, *, seed: int | None = None, start: str | None = None,
+              fixtures: list[str] | None = None) -> None:
+        body: dict[str, Any] = {}
+        if seed is not None:
+            body["seed"] = seed
+        if start is not None:
+            body["start"] = start
+        if fixtures is not None:
+            body["fixtures"] = fixtures
+        self.admin("POST", "/reset", body)
+        self.refresh_credentials()
+
+    def create_workspace(self, name: str, description: str | None = None) -> tuple[str, str]:
+        """Create a workspace in the default organization; returns (id, publishable key)."""
+        with self.client() as client:
+            body: dict[str, Any] = {"name": name}
+            if description is not None:
+                body["description"] = description
+            created = client.post("/workspaces", json=body)
+            created.raise_for_status()
+            workspace_id = created.json()["workspace"]["id"]
+            detail = client.get(f"/workspaces/{workspace_id}").json()
+        return workspace_id, detail["publishable_key"]["public_key"]
+
+    def create_org(self, name: str | None = None) -> dict[str, Any]:
+        """Mint another organization with its machine key and a workspace."""
+        result: dict[str, Any] = self.admin("POST", "/orgs", {"name": name} if name else {})
+        return result
+
+    def server_errors(self) -> list[dict[str, Any]]:
+        """Unexpected exceptions the server raised since the last reset."""
+        result: list[dict[str, Any]] = self.admin("GET", "/errors")
+        return result
+
+    def check(self) -> None:
+        """Fail when the emulator raised an unexpected exception during the test."""
+        errors = self.server_errors()
+        if errors:
+            details = "\n".join(f"{e['method']} {e['path']}: {e['error']}" for e in errors)
+            raise AssertionError(f"the meshes emulator raised server-side errors:\n{details}")
+
+    def close(self) -> None:
+        self._admin.close()
+
+    def __repr__(self) -> str:
+        return f"<MeshesServer {self.url} org={self.org_id}>"

@@ -1,0 +1,34 @@
+"""pytest11 entry point `meshes`: options, ini keys, the `meshes` marker and the fixtures.
+
+Disable with `-p no:meshes`. Nothing heavy is imported here: the emulator loads only when a
+test asks for `meshes_server`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_meshes.fixtures import meshes_server, meshes_server_process
+
+__all__ = ["meshes_server", "meshes_server_process"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("meshes", "Meshes emulator")
+    group.addoption("--meshes-url", default=None,
+                    help="use a running `meshes-emulator serve` instead of starting one")
+    group.addoption("--meshes-seed", default=None, help="seed for ids and randomness")
+    group.addoption("--meshes-clock", default=None, choices=["manual", "system"],
+                    help="emulator clock for each test (default: manual)")
+    parser.addini("meshes_url", "URL of a running emulator to use", default="")
+    parser.addini("meshes_seed", "seed for ids and randomness", default="0")
+    parser.addini("meshes_clock", "manual (default) or system", default="manual")
+    parser.addini("meshes_fixture", "seed files loaded at every reset", type="linelist",
+                  default=[])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "meshes(fixture=None, seed=0, clock='manual', start=None): per-test emulator options",
+    )
