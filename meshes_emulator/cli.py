@@ -1,0 +1,163 @@
+"""`meshes-emulator serve`: run the emulator on 127.0.0.1 with state in a SQLite file."""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import sqlite3
+import sys
+from typing import Any
+
+import click
+
+from meshes_emulator import __version__
+from meshes_emulator.settings import Settings
+
+DEFAULT_DB = "meshes-emulator.db"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="meshes-emulator")
+def main() -> None:
+    """A local emulator of the Meshes API (meshes.io)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", default=8787, show_default=True, type=int, help="port (0 picks a free one)")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+              help="SQLite database file (':memory:' for a throwaway one)")
+@click.option("--fixture", "fixtures", multiple=True, type=click.Path(),
+              help="seed file to load (repeatable; see docs/fixtures.md)")
+@click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and randomness")
+@click.option("--clock", "clock_mode", default="system", show_default=True,
+              type=click.Choice(["system", "manual"]), help="system time or a manual clock")
+@click.option("--retry-delays", default=None,
+              help="seconds between delivery attempts, e.g. '1,2,4', or 'realistic'")
+@click.option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
+def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
+          clock_mode: str, retry_delays: str | None, as_json: bool) -> None:
+    """Run the emulator until Ctrl-C."""
+    creds = Settings.credentials_from_env()
+    settings = Settings(db_path=db_path, seed=seed, clock=clock_mode, fixtures=fixtures,
+                        org_id=creds["org_id"], access_key=creds["access_key"],
+                        secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
+                        base_url=f"http://{_url_host(host)}:{port}")
+    _check_port(host, port)
+    app = _build_app(settings)
+    _run(app, host, port, as_json)
+
+
+def _delays(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        from meshes_emulator.engine.retry import RetryPolicy
+
+        return tuple(RetryPolicy.parse(text).delays)
+    except (ValueError, ImportError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--retry-delays") from None
+
+
+def _build_app(settings: Settings) -> Any:
+    from meshes_emulator.app import create_app
+    from meshes_emulator.errors import ApiError
+    from meshes_emulator.services.fixtures import FixtureError
+
+    try:
+        return create_app(settings)
+    except sqlite3.Error as exc:
+        _fail(f"cannot open database {settings.db_path!r}: {exc}")
+    except (FixtureError, ApiError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot start: {exc}")
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line instead of a traceback when the address is taken."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"({exc.strerror})"
+        _fail(f"cannot listen on {host}:{port}: the port {reason}")
+    finally:
+        probe.close()
+
+
+def _run(app: Any, host: str, port: int, as_json: bool) -> None:
+    import uvicorn
+
+    emulator = app.state.emulator
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.should_exit or not self.servers:
+                return
+            bound = self.servers[0].sockets[0].getsockname()[1]
+            emulator.base_url = f"http://{_url_host(host)}:{bound}"
+            click.echo(_banner(emulator, as_json))
+            sys.stdout.flush()
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=2)
+    server = Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        _fail(f"cannot listen on {host}:{port}")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _banner(emulator: Any, as_json: bool) -> str:
+    from meshes_emulator.services import orgs
+
+    organizations = orgs.credentials(emulator)
+    default = organizations[0]
+    key = default["machine_keys"][0]
+    info = {"base_url": emulator.base_url, "api_url": emulator.base_url + "/api/v1",
+            "dashboard_url": emulator.base_url + "/", "db": emulator.settings.db_path,
+            "seed": emulator.ids.seed, "clock": emulator.clock.mode,
+            "org_id": default["org_id"], "access_key": key["access_key"],
+            "secret_key": key["secret_key"], "workspaces": default["workspaces"],
+            "organizations": organizations}
+    if as_json:
+        return json.dumps(info)
+    lines = [
+        f"meshes-emulator {__version__} listening on {emulator.base_url}",
+        f"  API:        {info['api_url']}",
+        f"  Dashboard:  {info['dashboard_url']}",
+        f"  Database:   {info['db']}   seed {info['seed']}   clock {info['clock']}",
+        "",
+        f"  Organization: {default['org_id']}",
+        f"  Access key:   {key['access_key']}",
+        f"  Secret key:   {key['secret_key']}",
+        "  Workspaces:",
+    ]
+    for ws in default["workspaces"]:
+        lines.append(f"    {ws['id']}  {ws['name']}  publishable key {ws['publishable_key']}")
+    lines += ["", "  # paste into your shell:",
+              f"  export MESHES_API_URL={emulator.base_url}",
+              f"  export MESHES_ORG_ID={default['org_id']}",
+              f"  export MESHES_ACCESS_KEY={key['access_key']}",
+              f"  export MESHES_SECRET_KEY={key['secret_key']}"]
+    if default["workspaces"]:
+        lines.append(f"  export MESHES_PUBLISHABLE_KEY={default['workspaces'][0]['publishable_key']}")
+    return "\n".join(lines)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"meshes-emulator: {message}", err=True)
+    sys.exit(2)
