@@ -50,6 +50,8 @@ def find_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
 def schema_for(method: str, path: str, status: int) -> dict[str, Any] | None:
     """The JSON schema the body must satisfy, or None when the status has no JSON body."""
     found = find_operation(method, path)
+    if found is None and status in (404, 405):  # unknown route or method: the error shape
+        return {"$ref": f"{SPEC_ID}#/components/schemas/Error"}
     if found is None:
         raise AssertionError(f"{method} {path} is not in the emulator's OpenAPI document")
     _, operation = found
