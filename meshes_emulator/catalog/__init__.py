@@ -102,9 +102,7 @@ def auth_type(integration_type: str) -> str | None:
 def secret_keys(integration_type: str) -> set[str]:
     """Declared secret metadata keys: the `password` credential fields plus OAUTH_TOKEN_KEYS."""
     declared = {
-        str(f["key"])
-        for f in credential_fields(integration_type)
-        if f.get("type") == "password"
+        str(f["key"]) for f in credential_fields(integration_type) if f.get("type") == "password"
     }
     return declared | set(OAUTH_TOKEN_KEYS)
 

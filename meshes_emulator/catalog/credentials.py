@@ -146,7 +146,9 @@ def validate_metadata(
         empty = value is None or (isinstance(value, str) and not value.strip())
         if empty:
             if active and field.get("required"):
-                problems.append({"param": f"metadata.{key}", "msg": f"{field['label']} is required"})
+                problems.append(
+                    {"param": f"metadata.{key}", "msg": f"{field['label']} is required"}
+                )
             continue
         fixed, problem = _check_field(integration_type, field, value, extra_http_hosts)
         if problem:
