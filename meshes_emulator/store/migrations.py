@@ -181,3 +181,9 @@ def m001_initial_schema(db: Database) -> None:
     for statement in SCHEMA_V1.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+@migrations()
+def m002_engine_rule_event_trigger(db: Database) -> None:
+    """rule_events.next_trigger: 'manual' when the next attempt was forced by retryEventRule."""
+    db.execute("ALTER TABLE rule_events ADD COLUMN next_trigger TEXT")
