@@ -1,0 +1,159 @@
+"""`meshes-emulator serve`, as a user runs it: a real subprocess on port 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner
+
+from meshes_emulator.cli import main
+from pytest_meshes.handle import MachineAuth
+
+ENV_KEYS = ("MESHES_ORG_ID", "MESHES_ORGANIZATION_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """Run `serve --port 0 --json ARGS`, yield the start-up block, stop with SIGINT."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env(),
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            line = process.stdout.readline()
+            if not line:
+                raise AssertionError(f"serve did not start: {process.stderr.read()}")
+            yield json.loads(line)
+        finally:
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=10)
+        assert code == 0, process.stderr.read()
+
+
+def _client(info: dict[str, Any]) -> httpx.Client:
+    return httpx.Client(base_url=info["api_url"],
+                        auth=MachineAuth(info["access_key"], info["secret_key"], info["org_id"]))
+
+
+def test_help_lists_every_option() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--db", "--fixture", "--seed", "--json", "--clock",
+                   "--retry-delays"):
+        assert option in result.output
+
+
+def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
+    with serve("--db", str(tmp_path / "a.db")) as info:
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        assert info["workspaces"][0]["publishable_key"].startswith("mesh_pub_")
+        with _client(info) as client:
+            assert client.get("/workspaces").status_code == 200
+        assert httpx.get(info["base_url"] + "/_emulator/health").json() == {"status": "ok"}
+
+
+def test_human_banner_has_export_block(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
+         str(tmp_path / "b.db")], stdout=subprocess.PIPE, text=True, env=_env(),
+    ) as process:
+        assert process.stdout is not None
+        try:
+            lines = [process.stdout.readline() for _ in range(17)]
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+    text = "".join(lines)
+    for name in ("MESHES_API_URL", "MESHES_ORG_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY",
+                 "MESHES_PUBLISHABLE_KEY"):
+        assert f"export {name}=" in text
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "keep.db")
+    with serve("--db", db) as info, _client(info) as client:
+        created = client.post("/workspaces", json={"name": "Persistent"}).json()["workspace"]
+    with serve("--db", db) as info, _client(info) as client:
+        assert client.get(f"/workspaces/{created['id']}").json()["name"] == "Persistent"
+
+
+def test_credentials_come_from_the_environment(tmp_path: Path) -> None:
+    env = _env(MESHES_ORG_ID="123e4567-e89b-42d3-a456-426614174000",
+               MESHES_ACCESS_KEY="mk_fromTheEnvironment00000000",
+               MESHES_SECRET_KEY="s" * 44)
+    with serve("--db", str(tmp_path / "env.db"), env=env) as info:
+        assert info["org_id"] == env["MESHES_ORG_ID"]
+        assert info["access_key"] == env["MESHES_ACCESS_KEY"]
+        with _client(info) as client:
+            assert client.get("/workspaces").status_code == 200
+
+
+def test_malformed_env_credentials_fail_clearly(tmp_path: Path) -> None:
+    env = _env(MESHES_ORG_ID="not-a-uuid")
+    result = subprocess.run(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
+         str(tmp_path / "x.db")], capture_output=True, text=True, env=env, timeout=30)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "org_id" in result.stderr
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "meshes_emulator", "serve", "--port", str(port), "--db",
+             str(tmp_path / "p.db")], capture_output=True, text=True, env=_env(), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "already in use" in result.stderr
+
+
+def test_unreadable_database_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
+         str(tmp_path / "missing" / "dir" / "x.db")],
+        capture_output=True, text=True, env=_env(), timeout=30)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "cannot open database" in result.stderr
+
+
+def test_memory_database_and_fixture(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("workspaces:\n  - name: Seeded Shop\n    event_types: [order.paid]\n")
+    with serve("--db", ":memory:", "--fixture", str(seed)) as info:
+        names = [w["name"] for w in info["workspaces"]]
+        assert "Seeded Shop" in names
+        ws = next(w for w in info["workspaces"] if w["name"] == "Seeded Shop")
+        with _client(info) as client:
+            keys = [e["key"] for e in client.get(f"/workspaces/{ws['id']}/event-types").json()]
+        assert keys == ["order.paid"]
+
+
+def test_fixture_is_loaded_once_per_database(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("workspaces:\n  - name: Only Once\n")
+    db = str(tmp_path / "f.db")
+    for _ in range(2):
+        with serve("--db", db, "--fixture", str(seed)) as info:
+            assert [w["name"] for w in info["workspaces"]].count("Only Once") == 1
