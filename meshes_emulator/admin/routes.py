@@ -77,6 +77,13 @@ async def create_org(request: Request) -> Response:
     return json_response(orgs.mint_org(emulator, name, workspace_name), status=201)
 
 
+async def token(request: Request) -> Response:
+    """GET ?org_id=: a fresh 30-second machine JWT, for curl users and scripts."""
+    emulator = emulator_of(request)
+    org_id = request.query_params.get("org_id")
+    return json_response({"token": orgs.mint_token(emulator, org_id), "expires_in": 30})
+
+
 def clock_state(emulator: Any) -> dict[str, Any]:
     return {"mode": emulator.clock.mode, "now": isoformat(emulator.clock.now())}
 
@@ -139,6 +146,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/reset", reset, methods=["POST"]),
         Route("/credentials", credentials, methods=["GET"]),
         Route("/orgs", create_org, methods=["POST"]),
+        Route("/token", token, methods=["GET"]),
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock", set_clock, methods=["POST"]),
         Route("/errors", captured_errors, methods=["GET"]),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jwt
+
 from meshes_emulator import defaults
-from meshes_emulator.clock import isoformat
+from meshes_emulator.clock import isoformat, wall_clock
 from meshes_emulator.context import Emulator
-from meshes_emulator.errors import ValidationFailed
+from meshes_emulator.errors import NotFound, ValidationFailed
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import orgs as org_store
 
@@ -95,3 +97,18 @@ def credentials(emulator: Emulator) -> list[dict[str, Any]]:
         entry["workspaces"] = [workspaces.with_key(emulator, ws)
                                for ws in workspaces.list_all(emulator, org_id)]
     return list(result.values())
+
+
+def mint_token(emulator: Emulator, org_id: str | None = None, lifetime: int = 30) -> str:
+    """A machine JWT for an organization's first key, minted as the official clients do."""
+    org_id = org_id or default_org_id(emulator)
+    key = emulator.store.one(
+        "SELECT access_key, secret_key FROM machine_keys WHERE org_id = ? ORDER BY rowid LIMIT 1",
+        [org_id])
+    if key is None:
+        raise NotFound("Organization not found")
+    now = int(wall_clock())
+    claims = {"iss": f"urn:meshes:m2m:{key['access_key']}", "aud": "meshes-api", "org": org_id,
+              "iat": now, "exp": now + lifetime}
+    return jwt.encode(claims, key["secret_key"], algorithm="HS256",
+                      headers={"kid": key["access_key"]})
