@@ -19,10 +19,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import machine, summary, timed  # noqa: E402
+from _util import machine, summary, timed
 
-from meshes_emulator import Settings, create_app  # noqa: E402
-from pytest_meshes.server import ServerThread  # noqa: E402
+from meshes_emulator import Settings, create_app
+from pytest_meshes.server import ServerThread
 
 
 def start_once(directory: str, index: int) -> tuple[float, float, ServerThread]:
@@ -42,7 +42,8 @@ def populate(client: httpx.Client, base: str, workspaces: int) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     for index in range(workspaces):
         if index % 500 == 0:
-            headers["Authorization"] = "Bearer " + client.get(base + "/_emulator/token").json()["token"]
+            fresh = client.get(base + "/_emulator/token").json()["token"]
+            headers["Authorization"] = f"Bearer {fresh}"
         client.post(base + "/api/v1/workspaces", json={"name": f"Bench {index}"}, headers=headers)
 
 

@@ -62,7 +62,8 @@ def monotonic() -> float:
 
 def isoformat(instant: datetime) -> str:
     """RFC 3339 UTC with milliseconds, e.g. 2026-01-01T00:00:00.000Z (sorts as text)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+    millis = instant.microsecond // 1000
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis:03d}Z"
 
 
 def parse_instant(text: str) -> datetime:

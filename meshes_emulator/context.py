@@ -5,14 +5,13 @@ Attached to `app.state.emulator`; passed explicitly to services, engine and stor
 
 from __future__ import annotations
 
-import random
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
-from meshes_emulator.ids import IdFactory, new_rng
+from meshes_emulator.ids import IdFactory, Rng, new_rng
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import Store
 
@@ -35,7 +34,7 @@ class Emulator:
     store: Store
     clock: Clock
     ids: IdFactory
-    rng: random.Random
+    rng: Rng
     base_url: str = ""
     errors: list[CapturedError] = field(default_factory=list)
     # Hooks filled by the engine: run work due now (after ingest, after a clock move).

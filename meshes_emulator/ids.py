@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import uuid
 
+Rng = random.Random  # the seeded generator type, for annotations elsewhere
+
 _URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -19,7 +19,7 @@ def insert(emulator: Emulator, org_id: str, name: str, description: str | None, 
            workspace_id: str | None = None, public_key: str | None = None) -> Row:
     """Insert a workspace and its publishable key (call inside a transaction)."""
     now = isoformat(emulator.clock.now())
-    row = {"id": workspace_id or emulator.ids.uuid(), "org_id": org_id, "name": name,
+    row: Row = {"id": workspace_id or emulator.ids.uuid(), "org_id": org_id, "name": name,
            "description": description, "created_at": now, "updated_at": now}
     store.insert_workspace(emulator.store, row)
     store.insert_publishable_key(emulator.store, {
