@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 INSTALLERS: list[str] = [
+    "meshes_emulator.engine.dispatcher:install",
 ]
 
 

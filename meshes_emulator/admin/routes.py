@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from meshes_emulator import __version__
+from meshes_emulator.admin import engine as engine_admin
 from meshes_emulator.api import emulator_of
 from meshes_emulator.clock import ManualClock, isoformat, parse_instant
 from meshes_emulator.errors import BadRequest, Conflict, ValidationFailed
@@ -150,4 +151,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock", set_clock, methods=["POST"]),
         Route("/errors", captured_errors, methods=["GET"]),
+        *engine_admin.routes(),
     ]

@@ -1,56 +1,114 @@
-"""Events, rule events and attempts (reference §10). PLACEHOLDER: issue 4."""
+"""Events, rule events and attempts (reference §10)."""
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshes_emulator.api._placeholder import empty_workspace_page, not_built
+from meshes_emulator.api import caller
+from meshes_emulator.engine import dispatcher
+from meshes_emulator.http import json_response, read_json
+from meshes_emulator.pagination import envelope, page_request
+from meshes_emulator.schemas import events as wire
+from meshes_emulator.services import events
+
+
+def _kick(request: Request) -> BackgroundTask:
+    """Run the work that became due once the response has been sent."""
+    engine = dispatcher.get(request.app.state.emulator)
+
+    async def kick() -> None:
+        engine.kick()
+
+    return BackgroundTask(kick)
+
+
+def _with_task(response: Response, task: BackgroundTask) -> Response:
+    response.background = task
+    return response
 
 
 async def list_workspace_events(request: Request) -> Response:
-    return await empty_workspace_page(request)
+    emulator, who = caller(request)
+    req = page_request(request)
+    rows = events.list_page(
+        emulator,
+        who.org_id,
+        req,
+        events.filters_from(request.query_params),
+        workspace_id=request.path_params["workspace_id"],
+    )
+    return json_response(envelope(rows, req, wire.event))
 
 
 async def list_events(request: Request) -> Response:
-    raise not_built("getEvents")
+    emulator, who = caller(request)
+    req = page_request(request)
+    return json_response(envelope(events.list_page(emulator, who.org_id, req), req, wire.event))
 
 
 async def create_event(request: Request) -> Response:
-    raise not_built("createEvent")
+    emulator, who = caller(request)
+    row = events.create(emulator, who, await read_json(request))
+    return _with_task(json_response({"event": wire.created_event(row)}, status=201), _kick(request))
 
 
 async def create_bulk_events(request: Request) -> Response:
-    raise not_built("createBulkEvent")
+    emulator, who = caller(request)
+    status, body = events.create_bulk(emulator, who, await read_json(request))
+    return _with_task(json_response(body, status=status), _kick(request))
 
 
 async def get_event(request: Request) -> Response:
-    raise not_built("getEvent")
+    emulator, who = caller(request)
+    row = events.get(emulator, who.org_id, request.path_params["event_id"])
+    return json_response(wire.event(row, events.rule_events(emulator, row["id"])))
 
 
 async def get_event_payload(request: Request) -> Response:
-    raise not_built("getEventPayload")
+    emulator, who = caller(request)
+    row = events.get(emulator, who.org_id, request.path_params["event_id"])
+    return json_response(wire.event_with_payload(row, events.rule_events(emulator, row["id"])))
 
 
 async def cancel_event(request: Request) -> Response:
-    raise not_built("cancelEvent")
+    emulator, who = caller(request)
+    row, rule_events = events.cancel_event(emulator, who.org_id, request.path_params["event_id"])
+    return json_response(wire.event(row, rule_events))
 
 
 async def retry_rule_event(request: Request) -> Response:
-    raise not_built("retryEventRule")
+    emulator, who = caller(request)
+    params = request.path_params
+    row = events.retry(emulator, who.org_id, params["event_id"], params["rule_id"])
+    return _with_task(json_response(wire.rule_event(row)), _kick(request))
 
 
 async def cancel_rule_event(request: Request) -> Response:
-    raise not_built("cancelEventRule")
+    emulator, who = caller(request)
+    params = request.path_params
+    row = events.cancel_rule(emulator, who.org_id, params["event_id"], params["rule_id"])
+    return json_response(wire.rule_event(row))
 
 
 async def list_attempts(request: Request) -> Response:
-    raise not_built("listEventRuleAttempts")
+    emulator, who = caller(request)
+    params = request.path_params
+    req = page_request(request)
+    rows = events.list_attempts(emulator, who.org_id, params["event_id"], params["rule_id"], req)
+    return json_response(envelope(rows, req, wire.attempt))
 
 
 async def get_attempt(request: Request) -> Response:
-    raise not_built("getEventRuleAttempt")
+    emulator, who = caller(request)
+    p = request.path_params
+    row = events.get_attempt(emulator, who.org_id, p["event_id"], p["rule_id"], p["attempt_id"])
+    return json_response(wire.attempt(row))
 
 
 async def get_attempt_response_details(request: Request) -> Response:
-    raise not_built("getEventRuleAttemptResponseDetails")
+    emulator, who = caller(request)
+    p = request.path_params
+    row = events.get_attempt(emulator, who.org_id, p["event_id"], p["rule_id"], p["attempt_id"])
+    return json_response(wire.response_details(row))

@@ -1,28 +1,50 @@
-"""Rules (reference §9). PLACEHOLDER: built by the rules/events work (issue 4)."""
+"""Rules (reference §9)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshes_emulator.api._placeholder import empty_workspace_page, not_built
+from meshes_emulator.api import caller
+from meshes_emulator.http import json_response, read_json, validate
+from meshes_emulator.pagination import SMALL_LIST_LIMIT, envelope, page_request
+from meshes_emulator.schemas import rules as wire
+from meshes_emulator.services import rules
 
 
 async def list_workspace_rules(request: Request) -> Response:
-    return await empty_workspace_page(request)
+    emulator, who = caller(request)
+    req = page_request(request, SMALL_LIST_LIMIT)
+    rows = rules.list_page(
+        emulator,
+        who.org_id,
+        req,
+        rules.filters_from(request.query_params),
+        workspace_id=request.path_params["workspace_id"],
+    )
+    return json_response(envelope(rows, req, wire.rule))
 
 
 async def list_rules(request: Request) -> Response:
-    raise not_built("getRules")
+    emulator, who = caller(request)
+    req = page_request(request, SMALL_LIST_LIMIT)
+    rows = rules.list_page(emulator, who.org_id, req, rules.filters_from(request.query_params))
+    return json_response(envelope(rows, req, wire.rule))
 
 
 async def create_rule(request: Request) -> Response:
-    raise not_built("createRule")
+    emulator, who = caller(request)
+    body = validate(wire.RuleCreate, await read_json(request))
+    row = rules.create(emulator, who.org_id, who.created_by, body)
+    return json_response({"rule": wire.rule(row)}, status=201)
 
 
 async def get_rule(request: Request) -> Response:
-    raise not_built("getRule")
+    emulator, who = caller(request)
+    return json_response(wire.rule(rules.get(emulator, who.org_id, request.path_params["rule_id"])))
 
 
 async def delete_rule(request: Request) -> Response:
-    raise not_built("deleteRule")
+    emulator, who = caller(request)
+    row = rules.delete(emulator, who.org_id, request.path_params["rule_id"])
+    return json_response(wire.deleted_rule(row))

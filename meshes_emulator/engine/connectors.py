@@ -159,9 +159,7 @@ def _without(fields: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k not in keys}
 
 
-def req(
-    method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def req(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One recorded provider call."""
     record: dict[str, Any] = {"method": method, "url": url, "headers": dict(headers or {})}
     record["body"] = body
@@ -185,9 +183,7 @@ _AC_CONTACT = {
 def _activecampaign(inp: ConnectorInput) -> list[dict[str, Any]]:
     base = str(inp.connection_metadata.get("api_url") or "").rstrip("/")
     if not base:
-        raise ConnectorError(
-            OutcomeCode.INVALID_REQUEST, "activecampaign connection has no api_url"
-        )
+        raise ConnectorError(OutcomeCode.INVALID_REQUEST, "activecampaign connection has no api_url")
     inp.api_key()
     headers = {**_JSON, "Api-Token": MASK}
     contact = _fields(inp, _AC_CONTACT)
@@ -262,9 +258,7 @@ def _customer_io(inp: ConnectorInput) -> list[dict[str, Any]]:
         )
     if email:
         traits["email"] = contact_email(inp)
-    ident: dict[str, Any] = (
-        {"userId": _text(user_id)} if user_id else {"anonymousId": traits["email"]}
-    )
+    ident: dict[str, Any] = {"userId": _text(user_id)} if user_id else {"anonymousId": traits["email"]}
     name = inp.optional_meta("event_name_override") or str(inp.event.get("event") or "")
     return [
         req("POST", f"{host}/v1/identify", {**ident, "traits": traits}, headers),
@@ -323,9 +317,7 @@ def _intercom(inp: ConnectorInput) -> list[dict[str, Any]]:
     tag = inp.meta("id", "tag") if inp.action in ("add_tag", "remove_tag") else None
     if tag is None:
         raise _unknown_action(inp)
-    contact = _fields(
-        inp, {"email": "email", "name": "name", "phone": "phone", "external_id": "id"}
-    )
+    contact = _fields(inp, {"email": "email", "name": "name", "phone": "phone", "external_id": "id"})
     contact["email"] = contact_email(inp)
     contact.setdefault("role", "user")
     search = {"query": {"field": "email", "operator": "=", "value": contact["email"]}}
@@ -449,9 +441,7 @@ _SF_CONTACT = {
 
 
 def _salesforce(inp: ConnectorInput) -> list[dict[str, Any]]:
-    instance = str(
-        inp.connection_metadata.get("instance_url") or "https://emulated.my.salesforce.com"
-    )
+    instance = str(inp.connection_metadata.get("instance_url") or "https://emulated.my.salesforce.com")
     base = f"{instance.rstrip('/')}/services/data/v60.0"
     email = contact_email(inp)
     contact = _without(_fields(inp, _SF_CONTACT), *_EMAIL_KEYS)

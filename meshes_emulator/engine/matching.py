@@ -83,8 +83,7 @@ def _mismatch(rule: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, s
     if resource_id and resource_id != event.get("resource_id"):
         return (
             "resource_id_differs",
-            f"the rule requires resource_id {resource_id!r}, "
-            f"the event has {event.get('resource_id')!r}",
+            f"the rule requires resource_id {resource_id!r}, the event has {event.get('resource_id')!r}",
         )
     return None
 
@@ -94,9 +93,7 @@ def matches(rule: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     return _mismatch(rule, event) is None
 
 
-def matching_rules(
-    rules: Iterable[Mapping[str, Any]], event: Mapping[str, Any]
-) -> list[Mapping[str, Any]]:
+def matching_rules(rules: Iterable[Mapping[str, Any]], event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The rules that match, in the order given."""
     return [rule for rule in rules if matches(rule, event)]
 
@@ -133,8 +130,7 @@ def explain(
             rule_id,
             True,
             "connection_inactive",
-            "matched, but deliveries fail with auth_failed: "
-            + inactive_connection_message(inactive),
+            "matched, but deliveries fail with auth_failed: " + inactive_connection_message(inactive),
             will_fail=True,
         )
     return Explanation(rule_id, True, "matched", "event name, resource and resource_id agree")

@@ -135,9 +135,7 @@ def _auth_problems(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
         "custom_header": ("auth_header_name", "auth_header_value"),
     }
     if scheme not in required:
-        return [
-            ("metadata.auth_scheme", "auth_scheme must be none, basic, bearer or custom_header")
-        ]
+        return [("metadata.auth_scheme", "auth_scheme must be none, basic, bearer or custom_header")]
     problems = [
         (f"metadata.{key}", f"{key} is required when auth_scheme is {scheme}")
         for key in required[scheme]
@@ -203,9 +201,7 @@ def _signature_header(metadata: Mapping[str, Any]) -> str:
 def _is_reserved(name: str, signature_header: str) -> bool:
     lowered = name.lower()
     return (
-        lowered in RESERVED_HEADERS
-        or lowered.startswith("x-meshes-")
-        or lowered == signature_header.lower()
+        lowered in RESERVED_HEADERS or lowered.startswith("x-meshes-") or lowered == signature_header.lower()
     )
 
 
@@ -237,9 +233,7 @@ def sign(body: bytes, secret: str, algorithm: str) -> str:
     return f"{algorithm}=" + hmac.new(secret.encode("utf-8"), body, digest).hexdigest()
 
 
-def build_request(
-    metadata: Mapping[str, Any], event: Mapping[str, Any], sent_at: datetime
-) -> WebhookRequest:
+def build_request(metadata: Mapping[str, Any], event: Mapping[str, Any], sent_at: datetime) -> WebhookRequest:
     """The request a webhook connection sends for `event` at `sent_at`.
 
     `event` needs `id`, `event`, `resource`, `resource_id`, `payload`, `created_at`.
@@ -269,9 +263,7 @@ def build_request(
         secret_headers.add(str(metadata["auth_header_name"]).lower())
     algorithm = str(metadata.get("signing_algorithm") or "none").lower()
     if algorithm != "none":
-        headers[_signature_header(metadata)] = sign(
-            body, str(metadata["signing_secret"]), algorithm
-        )
+        headers[_signature_header(metadata)] = sign(body, str(metadata["signing_secret"]), algorithm)
         headers[TIMESTAMP_HEADER] = str(int(sent_at.timestamp()))
     return WebhookRequest(
         method=str(metadata.get("http_method") or "POST").upper(),

@@ -1,0 +1,132 @@
+"""One delivery attempt: its context, the fault hook, and what runs before any network I/O.
+
+Order of decisions for an attempt (first one that answers wins):
+
+1. the connection is missing or inactive -> `auth_failed` (behavior §3.2 suggestion);
+2. `decide_fault(emulator, context)` -> a scripted outcome (fault plans, issue 5);
+3. webhook -> the request to send (the dispatcher sends it outside any transaction);
+4. other integrations -> the connection's mapping (stored, else generated) is applied to the
+   payload (`mapping_error` on failure), then the simulated connector answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from meshes_emulator.catalog.mapping import apply_mapping, default_mapping_schema
+from meshes_emulator.engine import webhook
+from meshes_emulator.engine.connectors import ConnectorInput, simulate
+from meshes_emulator.engine.matching import connection_inactive_reason, inactive_connection_message
+from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
+from meshes_emulator.store.db import Row
+
+FaultHook = Callable[[Any, "AttemptContext"], Outcome | None]
+
+
+@dataclass
+class AttemptContext:
+    """Everything known about an attempt when it starts (rows are plain dicts)."""
+
+    attempt_id: str
+    attempt_number: int
+    trigger: str  # "scheduled" | "manual"
+    rule_event: Row
+    event: Row  # payload decoded
+    connection: Row | None  # metadata decoded; None when deleted
+    rule_metadata: dict[str, Any]
+    started_at: datetime
+    generation: int = 0
+
+    @property
+    def integration_type(self) -> str:
+        return str(self.rule_event["integration_type"])
+
+    @property
+    def action(self) -> str:
+        return str(self.rule_event.get("action") or self.rule_metadata.get("action") or "")
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self.rule_event["workspace_id"])
+
+    @property
+    def connection_id(self) -> str:
+        return str(self.rule_event["connection_id"])
+
+    @property
+    def rule_id(self) -> str:
+        return str(self.rule_event["rule_id"])
+
+    @property
+    def event_name(self) -> str:
+        return str(self.rule_event["event"])
+
+    def describe(self) -> dict[str, Any]:
+        """The attributes a fault rule can match on."""
+        return {
+            "workspace": self.workspace_id,
+            "connection": self.connection_id,
+            "integration_type": self.integration_type,
+            "rule": self.rule_id,
+            "event": self.event_name,
+            "event_id": self.rule_event["event_id"],
+            "action": self.action,
+            "attempt_number": self.attempt_number,
+            "trigger": self.trigger,
+        }
+
+
+def decide_fault(emulator: Any, context: AttemptContext) -> Outcome | None:
+    """A scripted outcome for this attempt, or None to run it for real.
+
+    Fault plans plug in by setting `emulator.extensions["decide_fault"]` to a function with this
+    signature; without one, nothing is injected.
+    """
+    hook: FaultHook | None = emulator.extensions.get("decide_fault")
+    return hook(emulator, context) if hook is not None else None
+
+
+def mapping_schema(emulator: Any, context: AttemptContext) -> Any:
+    """The connection's stored default mapping, else the generated one."""
+    from meshes_emulator.store import rules as rule_store
+
+    stored = rule_store.get_mapping_schema(emulator.store, context.connection_id)
+    return stored if isinstance(stored, dict) else default_mapping_schema(context.integration_type)
+
+
+def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.WebhookRequest:
+    """Decide the attempt without network I/O: an outcome, or a webhook request to send."""
+    reason = connection_inactive_reason(context.connection)
+    if reason is not None:
+        return Outcome(OutcomeCode.AUTH_FAILED, inactive_connection_message(reason))
+    fault = decide_fault(emulator, context)
+    if fault is not None:
+        return fault
+    assert context.connection is not None
+    metadata = context.connection.get("metadata") or {}
+    if context.integration_type == "webhook":
+        try:
+            return webhook.build_request(metadata, context.event, context.started_at)
+        except webhook.WebhookConfigError as exc:
+            return Outcome(OutcomeCode.INVALID_REQUEST, f"Webhook connection is misconfigured: {exc}")
+    payload = context.event.get("payload") or {}
+    mapped, warnings, error = apply_mapping(mapping_schema(emulator, context), payload)
+    if error is not None:
+        return Outcome(OutcomeCode.MAPPING_ERROR, f"Mapping failed: {error}")
+    outcome = simulate(
+        ConnectorInput(
+            integration_type=context.integration_type,
+            action=context.action,
+            rule_metadata=context.rule_metadata,
+            connection_metadata=metadata,
+            mapped=mapped,
+            payload=payload,
+            event=context.event,
+        )
+    )
+    if warnings and outcome.request is not None:
+        outcome.request["mapping_warnings"] = list(warnings)
+    return outcome

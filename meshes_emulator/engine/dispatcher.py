@@ -1,0 +1,412 @@
+"""The dispatcher: runs attempts from the durable due-time queue in SQLite, one at a time.
+
+The queue is `rule_events.due_at` (non-null = an attempt is scheduled). `drain(until)` takes the
+earliest due rule_event (ties in creation order), claims it (attempt row inserted, rule_event
+`processing`, `attempt_count` + 1), runs the attempt, then records the outcome: attempt row
+completed, delivery sink written, rule_event `completed` / `retrying` (retry scheduled by the
+`RetryPolicy`) / `failed`, event status and counters recomputed. Attempts without network I/O run
+in one transaction; a webhook attempt is claimed in one transaction, sent with no transaction
+open, and recorded in a second. Everything happens under one asyncio.Lock, so outcomes and
+timestamps never depend on how requests interleave.
+
+A process killed mid-attempt leaves an attempt row without `completed_at`: at the next start
+it is recorded as `internal_error` ("interrupted") and the retry policy decides what follows.
+
+Triggers: `kick()` after ingest / retry (a worker task drains what is due now); under the system
+clock the worker also wakes when the next attempt falls due; `emulator.on_work` (after the
+manual clock moves) drains synchronously for the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from meshes_emulator.clock import isoformat, parse_instant
+from meshes_emulator.engine import webhook
+from meshes_emulator.engine.attempts import AttemptContext, prepare
+from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
+from meshes_emulator.engine.retry import RetryPolicy
+from meshes_emulator.engine.status import refresh_event
+from meshes_emulator.store import events as event_store
+from meshes_emulator.store import rules as rule_store
+from meshes_emulator.store.db import Row, decode_json, encode_json
+
+INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
+MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
+
+
+@dataclass
+class AttemptSummary:
+    """What one attempt did (returned by drain, for the admin API and issue-5 tooling)."""
+
+    attempt_id: str
+    event_id: str
+    rule_id: str
+    rule_event_id: str
+    attempt_number: int
+    outcome_code: str
+    status: str
+    started_at: str
+    next_due: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class DrainSummary:
+    ran: list[AttemptSummary] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ran": len(self.ran), "attempts": [asdict(a) for a in self.ran]}
+
+
+class Dispatcher:
+    """Owns the queue worker, the retry policy and the webhook HTTP client of one emulator."""
+
+    def __init__(self, emulator: Any, policy: RetryPolicy | None = None) -> None:
+        self.emulator = emulator
+        self.policy = policy or RetryPolicy(emulator.settings.retry_delays or RetryPolicy().delays)
+        self.default_policy = self.policy
+        self.webhook_timeout = webhook.DEFAULT_TIMEOUT
+        self.generation = 0
+        self.in_flight: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+        self._wake: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    # -- loop-bound objects ---------------------------------------------------------------
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._lock = asyncio.Lock()
+            self._wake = asyncio.Event()
+            self._worker = None
+            self._client = None
+        return loop
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        self._bind()
+        assert self._lock is not None
+        return self._lock
+
+    def client(self) -> httpx.AsyncClient:
+        self._bind()
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        return self._client
+
+    # -- triggers -------------------------------------------------------------------------
+    def kick(self) -> None:
+        """Wake the worker (started on demand) to run whatever is due now."""
+        try:
+            loop = self._bind()
+        except RuntimeError:  # no running loop: the next drain will pick the work up
+            return
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._work(), name="meshes-dispatcher")
+        assert self._wake is not None
+        self._wake.set()
+
+    async def _work(self) -> None:
+        while True:
+            assert self._wake is not None
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception as exc:  # never let the worker die
+                self.emulator.capture("DISPATCHER", "drain", exc)
+            timeout = self._idle_wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _idle_wait(self) -> float | None:
+        """Seconds until the next due attempt (system clock), or None (manual clock: wait)."""
+        if self.emulator.clock.mode == "manual":
+            return None
+        now = self.emulator.clock.now()
+        stats = event_store.queue_stats(self.emulator.store, isoformat(now))
+        if not stats.get("next_due"):
+            return MAX_IDLE_WAIT
+        delay: float = (parse_instant(stats["next_due"]) - now).total_seconds()
+        return min(MAX_IDLE_WAIT, max(0.001, delay))
+
+    async def stop(self) -> None:
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._worker
+        self._worker = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def reset(self) -> None:
+        """Forget in-flight work (the tables were emptied) and restore the default policy."""
+        self.generation += 1
+        self.policy = self.default_policy
+
+    # -- the queue ------------------------------------------------------------------------
+    async def drain(
+        self,
+        until: datetime | None = None,
+        on_due: Callable[[datetime], None] | None = None,
+        max_attempts: int | None = None,
+    ) -> DrainSummary:
+        """Run every attempt due at or before `until` (default: the clock's now), in order.
+
+        `on_due(due_time)` is called before each attempt (a virtual clock can move to it).
+        """
+        summary = DrainSummary()
+        async with self.lock:
+            while max_attempts is None or len(summary.ran) < max_attempts:
+                limit = until or self.emulator.clock.now()
+                item = event_store.next_due(self.emulator.store, isoformat(limit))
+                if item is None:
+                    break
+                if on_due is not None:
+                    on_due(parse_instant(item["due_at"]))
+                result = await self._run(item)
+                if result is not None:
+                    summary.ran.append(result)
+        return summary
+
+    async def _run(self, item: Row) -> AttemptSummary | None:
+        emulator = self.emulator
+        generation = self.generation
+        with emulator.store.transaction():
+            context = self._claim(item)
+            if context is None:
+                return None
+            decided = self._prepare(context)
+            if isinstance(decided, Outcome):
+                return self._finish(context, decided)
+        self.in_flight = context.rule_event["id"]
+        try:
+            outcome = await webhook.send_webhook(
+                self.client(), decided, self.webhook_timeout, now=context.started_at
+            )
+        finally:
+            self.in_flight = None
+        if generation != self.generation:
+            return None  # the emulator was reset while the request was in flight
+        with emulator.store.transaction():
+            return self._finish(context, outcome)
+
+    def _prepare(self, context: AttemptContext) -> Outcome | webhook.WebhookRequest:
+        try:
+            return prepare(self.emulator, context)
+        except Exception as exc:  # a bug must not wedge the queue; it fails the test instead
+            self.emulator.capture("DISPATCHER", f"attempt {context.attempt_id}", exc)
+            return Outcome(OutcomeCode.INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
+
+    def _claim(self, item: Row) -> AttemptContext | None:
+        """Start an attempt: attempt row, rule_event `processing`, event refreshed."""
+        db = self.emulator.store
+        rule_event = event_store.get_rule_event_by_id(db, item["id"])
+        if rule_event is None or rule_event["due_at"] is None:
+            return None
+        event = event_store.get_event_any_org(db, rule_event["event_id"])
+        if event is None:
+            return None
+        now_dt = self.emulator.clock.now()
+        now = isoformat(now_dt)
+        number = int(rule_event["attempt_count"]) + 1
+        trigger = rule_event.get("next_trigger") or "scheduled"
+        attempt_id = self.emulator.ids.uuid()
+        event_store.insert_attempt(
+            db,
+            {
+                "id": attempt_id,
+                "rule_event_id": rule_event["id"],
+                "event_id": event["id"],
+                "rule_id": rule_event["rule_id"],
+                "attempt_number": number,
+                "trigger": trigger,
+                "started_at": now,
+            },
+        )
+        changes = {
+            "status": "processing",
+            "attempt_count": number,
+            "due_at": None,
+            "next_trigger": None,
+            "completed_at": None,
+        }
+        if not rule_event["started_at"]:
+            changes["started_at"] = now
+        event_store.update_rule_event(db, rule_event["id"], changes)
+        rule_event.update(changes)
+        refresh_event(db, event, now)
+        connection = rule_store.get_connection_any_org(db, rule_event["connection_id"])
+        payload_event = {**event, "payload": decode_json(event["payload"])}
+        return AttemptContext(
+            attempt_id=attempt_id,
+            attempt_number=number,
+            trigger=trigger,
+            rule_event=rule_event,
+            event=payload_event,
+            connection=connection,
+            rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
+            started_at=now_dt,
+            generation=self.generation,
+        )
+
+    def _finish(self, context: AttemptContext, outcome: Outcome) -> AttemptSummary | None:
+        """Record the outcome and move the rule_event and event on."""
+        db = self.emulator.store
+        rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
+        event = event_store.get_event_any_org(db, context.rule_event["event_id"])
+        if rule_event is None or event is None:
+            return None
+        now_dt = self.emulator.clock.now()
+        now = isoformat(now_dt)
+        duration = max(0, int((now_dt - context.started_at).total_seconds() * 1000))
+        event_store.update_attempt(
+            db,
+            context.attempt_id,
+            {
+                "completed_at": now,
+                "duration_ms": duration,
+                "outcome_code": outcome.code,
+                "http_status": outcome.http_status,
+                "message": outcome.message,
+                "request": encode_json(outcome.request),
+                "response": encode_json(asdict(outcome.response) if outcome.response else None),
+            },
+        )
+        if outcome.request is not None:
+            self._sink(context, outcome)
+        next_due = self._transition(rule_event, context, outcome, now_dt)
+        refresh_event(db, event, now)
+        return AttemptSummary(
+            attempt_id=context.attempt_id,
+            event_id=rule_event["event_id"],
+            rule_id=rule_event["rule_id"],
+            rule_event_id=rule_event["id"],
+            attempt_number=context.attempt_number,
+            outcome_code=outcome.code,
+            status=rule_event["status"],
+            started_at=isoformat(context.started_at),
+            next_due=next_due,
+            message=outcome.message,
+        )
+
+    def _transition(
+        self, rule_event: Row, context: AttemptContext, outcome: Outcome, now_dt: datetime
+    ) -> str | None:
+        """The rule_event's new status after an attempt; returns the next due time if any."""
+        now = isoformat(now_dt)
+        if rule_event["status"] == "canceled":  # canceled while in flight: stays canceled
+            return None
+        changes: dict[str, Any]
+        next_due: str | None = None
+        if outcome.ok:
+            changes = {"status": "completed", "completed_at": now, "due_at": None}
+        else:
+            due = self.policy.next_due(now_dt, context.attempt_number, outcome)
+            message = outcome.message or outcome.code
+            if due is None:
+                changes = {"status": "failed", "completed_at": now, "due_at": None}
+            else:
+                next_due = isoformat(due)
+                changes = {"status": "retrying", "due_at": next_due}
+            changes["last_error"] = f"{outcome.code}: {message}"
+        event_store.update_rule_event(self.emulator.store, rule_event["id"], changes)
+        rule_event.update(changes)
+        return next_due
+
+    def _sink(self, context: AttemptContext, outcome: Outcome) -> None:
+        rule_event = context.rule_event
+        event_store.insert_delivery(
+            self.emulator.store,
+            {
+                "id": self.emulator.ids.uuid(),
+                "attempt_id": context.attempt_id,
+                "rule_event_id": rule_event["id"],
+                "org_id": rule_event["org_id"],
+                "workspace_id": rule_event["workspace_id"],
+                "connection_id": rule_event["connection_id"],
+                "event_id": rule_event["event_id"],
+                "rule_id": rule_event["rule_id"],
+                "integration_type": rule_event["integration_type"],
+                "action": context.action,
+                "request": encode_json(outcome.request),
+                "created_at": isoformat(context.started_at),
+            },
+        )
+
+    # -- crash recovery -------------------------------------------------------------------
+    def recover(self) -> int:
+        """Record attempts a killed process left unfinished; returns how many."""
+        db = self.emulator.store
+        interrupted = event_store.unfinished_attempts(db)
+        now_dt = self.emulator.clock.now()
+        for attempt in interrupted:
+            with db.transaction():
+                rule_event = event_store.get_rule_event_by_id(db, attempt["rule_event_id"])
+                if rule_event is None:
+                    continue
+                context = AttemptContext(
+                    attempt_id=attempt["id"],
+                    attempt_number=attempt["attempt_number"],
+                    trigger=attempt["trigger"],
+                    rule_event=rule_event,
+                    event={},
+                    connection=None,
+                    rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
+                    started_at=min(parse_instant(attempt["started_at"]), now_dt),
+                )
+                self._finish(context, Outcome(OutcomeCode.INTERNAL_ERROR, INTERRUPTED))
+        return len(interrupted)
+
+    def stats(self) -> dict[str, Any]:
+        """Queue state for /_emulator/idle."""
+        now = isoformat(self.emulator.clock.now())
+        stats = event_store.queue_stats(self.emulator.store, now)
+        busy = self.in_flight is not None or (self._lock is not None and self._lock.locked())
+        return {
+            "idle": not busy and stats["due_now"] == 0 and stats["processing"] == 0,
+            "in_flight": stats["processing"],
+            "due_now": stats["due_now"],
+            "scheduled": stats["scheduled"] or 0,
+            "next_due": stats["next_due"],
+            "now": now,
+        }
+
+
+def get(emulator: Any) -> Dispatcher:
+    """The emulator's dispatcher (installed at create_app)."""
+    dispatcher: Dispatcher = emulator.extensions["dispatcher"]
+    return dispatcher
+
+
+def install(emulator: Any) -> None:
+    """Attach the dispatcher: recovery now, worker on startup, drain on clock moves."""
+    dispatcher = Dispatcher(emulator)
+    emulator.extensions["dispatcher"] = dispatcher
+    dispatcher.recover()
+
+    async def run_due() -> None:
+        await dispatcher.drain()
+
+    async def start() -> None:
+        if emulator.settings.background_dispatcher:
+            dispatcher.kick()
+
+    async def stop() -> None:
+        await dispatcher.stop()
+
+    emulator.on_work.append(run_due)
+    emulator.on_reset.append(dispatcher.reset)
+    emulator.extensions.setdefault("on_startup", []).append(start)
+    emulator.extensions.setdefault("on_shutdown", []).append(stop)

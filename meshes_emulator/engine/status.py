@@ -1,0 +1,77 @@
+"""Event status and counters, derived from the statuses of its rule_events (reference §10.12).
+
+Choices (docs/behaviour-events.md):
+
+* terminal when every rule_event is `completed`, `failed` or `canceled`: then `failed` if any
+  failed, else `canceled` if any was canceled, else `completed`;
+* otherwise `processing` while an attempt is in flight, `retrying` when the only work left is
+  scheduled retries, `processing` once any rule_event has started, else `pending`;
+* zero rule_events: `completed` at once (started_at = completed_at = created_at);
+* `completed_count` / `failed_count` count rule_events in those states (canceled in neither);
+  `total_rules` is the number of rule_events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from meshes_emulator.store import events as store
+from meshes_emulator.store.db import Store
+
+TERMINAL = frozenset({"completed", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class EventState:
+    status: str
+    total_rules: int
+    completed_count: int
+    failed_count: int
+    terminal: bool
+    started: bool
+
+
+def event_state(statuses: Iterable[str]) -> EventState:
+    """The event-level state for these rule_event statuses (pure)."""
+    counts = Counter(statuses)
+    total = sum(counts.values())
+    completed, failed, canceled = counts["completed"], counts["failed"], counts["canceled"]
+    terminal = completed + failed + canceled == total
+    started = total - counts["pending"] - canceled > 0
+    if terminal:
+        status = "failed" if failed else "canceled" if canceled else "completed"
+    elif counts["processing"]:
+        status = "processing"
+    elif counts["retrying"] and counts["pending"] == 0:
+        status = "retrying"
+    elif started:
+        status = "processing"
+    else:
+        status = "pending"
+    return EventState(status, total, completed, failed, terminal, started)
+
+
+def refresh_event(db: Store, event: dict[str, Any], now: str) -> dict[str, Any]:
+    """Recompute and store the event's status, counters and times; returns the changes."""
+    state = event_state(store.rule_event_statuses(db, event["id"]))
+    changes: dict[str, Any] = {
+        "status": state.status,
+        "total_rules": state.total_rules,
+        "completed_count": state.completed_count,
+        "failed_count": state.failed_count,
+    }
+    if state.started and not event.get("started_at"):
+        changes["started_at"] = now
+    if state.terminal:
+        if not event.get("completed_at") or event.get("status") not in TERMINAL:
+            changes["completed_at"] = now
+    elif event.get("completed_at"):
+        changes["completed_at"] = None
+    changes = {k: v for k, v in changes.items() if event.get(k) != v}
+    if changes:
+        store.update_event(db, event["id"], changes)
+        event.update(changes)
+    return changes

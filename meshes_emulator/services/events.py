@@ -1,0 +1,283 @@
+"""Events: ingestion with fan-out, reads, manual retry, cancel, attempts (reference §10).
+
+An accepted event, its rule_events and its catalog entries are written in one transaction, so a
+2xx answer means the event and its queued deliveries are on disk.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from meshes_emulator.auth import Principal
+from meshes_emulator.clock import isoformat, parse_instant
+from meshes_emulator.context import Emulator
+from meshes_emulator.engine.fanout import fan_out
+from meshes_emulator.engine.matching import connection_inactive_reason
+from meshes_emulator.engine.status import TERMINAL, refresh_event
+from meshes_emulator.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    PayloadTooLarge,
+    TooEarly,
+    UnprocessableEntity,
+    ValidationFailed,
+    not_found,
+)
+from meshes_emulator.pagination import PageRequest
+from meshes_emulator.schemas import events as wire
+from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
+from meshes_emulator.services import workspaces
+from meshes_emulator.services.rules import register_catalogs
+from meshes_emulator.store import events as store
+from meshes_emulator.store import rules as rule_store
+from meshes_emulator.store.db import Row
+
+MAX_BULK = 100
+IMMINENT_SECONDS = 1.0
+FILTERS = ("event", "resource", "resource_id", "status")
+
+
+# -- ingestion -------------------------------------------------------------------------------
+
+
+def _workspace_for(emulator: Emulator, who: Principal, item: EventIn, prefix: str) -> str:
+    """The workspace an event goes to, from the key or the body (see behaviour-events.md)."""
+    if who.kind == "publishable":
+        assert who.workspace_id is not None
+        if item.workspace is not None and item.workspace != who.workspace_id:
+            raise Forbidden(
+                "Forbidden",
+                detail=f"The publishable key belongs to another workspace than {prefix}workspace",
+            )
+        return who.workspace_id
+    if item.workspace is None:
+        raise ValidationFailed(
+            [{"param": prefix + "workspace", "msg": "is required when authenticating with a machine token"}]
+        )
+    workspaces.get(emulator, who.org_id, item.workspace)
+    return item.workspace
+
+
+def _parse(item: Any, prefix: str) -> EventIn:
+    try:
+        parsed = parse_event(item, prefix)
+    except PayloadTooLargeProblem as exc:
+        raise PayloadTooLarge("Payload Too Large", detail=f"{prefix}{exc}") from None
+    if isinstance(parsed, list):
+        raise ValidationFailed(parsed)
+    return parsed
+
+
+def _insert(emulator: Emulator, who: Principal, workspace_id: str, item: EventIn) -> Row:
+    """Insert one event with its rule_events and catalog entries (inside a transaction)."""
+    db = emulator.store
+    now = isoformat(emulator.clock.now())
+    row: Row = {
+        "id": emulator.ids.uuid(),
+        "org_id": who.org_id,
+        "workspace_id": workspace_id,
+        "event": item.event,
+        "resource": item.resource,
+        "resource_id": item.resource_id,
+        "payload": item.payload_json,
+        "status": "pending",
+        "total_rules": 0,
+        "completed_count": 0,
+        "failed_count": 0,
+        "started_at": None,
+        "completed_at": None,
+        "created_by": who.created_by,
+        "created_at": now,
+    }
+    store.insert_event(db, row)
+    rule_events = fan_out(db, row, emulator.ids.uuid)
+    if rule_events:
+        store.update_event(db, row["id"], {"total_rules": len(rule_events)})
+        row["total_rules"] = len(rule_events)
+    else:
+        changes = {"status": "completed", "started_at": now, "completed_at": now}
+        store.update_event(db, row["id"], changes)
+        row.update(changes)
+    register_catalogs(emulator, workspace_id, item.event, item.resource, who.created_by)
+    return row
+
+
+def create(emulator: Emulator, who: Principal, body: Any) -> Row:
+    """Ingest one event (201 body source)."""
+    item = _parse(body, "")
+    with emulator.store.transaction():
+        workspace_id = _workspace_for(emulator, who, item, "")
+        return _insert(emulator, who, workspace_id, item)
+
+
+def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dict[str, Any]]:
+    """Ingest 1-100 events; returns (201 or 207, BulkEventResult)."""
+    if not isinstance(body, list):
+        raise BadRequest(detail="The request body must be a JSON array of events")
+    if not body:
+        raise ValidationFailed([{"param": "body", "msg": "must contain at least one event"}])
+    if len(body) > MAX_BULK:
+        raise ValidationFailed([{"param": "body", "msg": f"must contain at most {MAX_BULK} events"}])
+    records: list[dict[str, Any]] = []
+    errors = 0
+    with emulator.store.transaction():
+        for index, raw in enumerate(body):
+            prefix = f"[{index}]."
+            try:
+                item = _parse(raw, prefix)
+                with emulator.store.transaction():
+                    workspace_id = _workspace_for(emulator, who, item, prefix)
+                    row = _insert(emulator, who, workspace_id, item)
+                records.append(wire.created_event(row))
+            except ApiError as exc:
+                errors += 1
+                records.append(exc.body())
+    result: dict[str, Any] = {"count": len(records), "records": records}
+    if errors:
+        result["error_count"] = errors
+        return 207, result
+    return 201, result
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def get(emulator: Emulator, org_id: str, event_id: str) -> Row:
+    row = store.get_event(emulator.store, org_id, event_id)
+    if row is None:
+        raise not_found("Event")
+    return row
+
+
+def rule_events(emulator: Emulator, event_id: str) -> list[Row]:
+    return store.rule_events_of(emulator.store, event_id)
+
+
+def list_page(
+    emulator: Emulator,
+    org_id: str,
+    req: PageRequest,
+    filters: dict[str, str] | None = None,
+    workspace_id: str | None = None,
+) -> list[Row]:
+    if workspace_id is not None:
+        workspaces.get(emulator, org_id, workspace_id)
+    return store.list_events(emulator.store, org_id, req, workspace_id=workspace_id, filters=filters)
+
+
+def filters_from(query: Any) -> dict[str, str]:
+    """Exact-match filters of getWorkspaceEvents; 400 for an unknown status."""
+    filters = {name: query[name] for name in FILTERS if query.get(name)}
+    status = filters.get("status")
+    if status is not None and status not in wire.STATUSES:
+        raise ValidationFailed([{"param": "status", "msg": "must be one of " + ", ".join(wire.STATUSES)}])
+    return filters
+
+
+def get_rule_event(emulator: Emulator, org_id: str, event_id: str, rule_id: str) -> Row:
+    get(emulator, org_id, event_id)
+    row = store.get_rule_event(emulator.store, event_id, rule_id)
+    if row is None:
+        raise not_found("Rule event")
+    return row
+
+
+# -- manual retry and cancel -----------------------------------------------------------------
+
+
+def retry(emulator: Emulator, org_id: str, event_id: str, rule_id: str) -> Row:
+    """Force the next attempt of one rule for one event (§10.6)."""
+    db = emulator.store
+    with db.transaction():
+        event = get(emulator, org_id, event_id)
+        rule_event = get_rule_event(emulator, org_id, event_id, rule_id)
+        now_dt = emulator.clock.now()
+        status = rule_event["status"]
+        if status == "processing":
+            raise TooEarly("Too Early", detail="A delivery attempt is already in flight")
+        if status in ("pending", "retrying") and rule_event["due_at"] is not None:
+            due = parse_instant(rule_event["due_at"])
+            if due <= now_dt + timedelta(seconds=IMMINENT_SECONDS):
+                raise TooEarly(
+                    "Too Early", detail=f"A scheduled attempt is imminent (due {rule_event['due_at']})"
+                )
+        if status in ("completed", "canceled"):
+            raise Conflict("Conflict", detail=f"The rule event is already {status}")
+        if rule_store.get_rule(db, org_id, rule_id) is None:
+            raise UnprocessableEntity(
+                "Unprocessable Entity", detail="The rule was deleted; it cannot be retried"
+            )
+        connection = rule_store.get_connection(db, org_id, rule_event["connection_id"])
+        reason = connection_inactive_reason(connection)
+        if reason is not None:
+            raise UnprocessableEntity(
+                "Unprocessable Entity", detail=f"The connection cannot deliver ({reason})"
+            )
+        now = isoformat(now_dt)
+        changes = {
+            "status": "retrying" if rule_event["attempt_count"] else "pending",
+            "due_at": now,
+            "completed_at": None,
+            "next_trigger": "manual",
+        }
+        store.update_rule_event(db, rule_event["id"], changes)
+        rule_event.update(changes)
+        refresh_event(db, event, now)
+        return rule_event
+
+
+def cancel_rule(emulator: Emulator, org_id: str, event_id: str, rule_id: str) -> Row:
+    """Stop further delivery of one rule for one event (§10.10)."""
+    db = emulator.store
+    with db.transaction():
+        event = get(emulator, org_id, event_id)
+        rule_event = get_rule_event(emulator, org_id, event_id, rule_id)
+        if rule_event["status"] in TERMINAL:
+            raise Conflict("Conflict", detail=f"The rule event is already {rule_event['status']}")
+        now = isoformat(emulator.clock.now())
+        _cancel(emulator, rule_event, now)
+        refresh_event(db, event, now)
+        return rule_event
+
+
+def cancel_event(emulator: Emulator, org_id: str, event_id: str) -> tuple[Row, list[Row]]:
+    """Stop further delivery of every non-terminal rule of the event (§10.11)."""
+    db = emulator.store
+    with db.transaction():
+        event = get(emulator, org_id, event_id)
+        rows = store.rule_events_of(db, event_id)
+        open_rows = [r for r in rows if r["status"] not in TERMINAL]
+        if not open_rows:
+            raise Conflict("Conflict", detail="The event has no delivery left to cancel")
+        now = isoformat(emulator.clock.now())
+        for row in open_rows:
+            _cancel(emulator, row, now)
+        refresh_event(db, event, now)
+        return event, rows
+
+
+def _cancel(emulator: Emulator, rule_event: Row, now: str) -> None:
+    changes = {"status": "canceled", "due_at": None, "next_trigger": None, "completed_at": now}
+    store.update_rule_event(emulator.store, rule_event["id"], changes)
+    rule_event.update(changes)
+
+
+# -- attempts --------------------------------------------------------------------------------
+
+
+def list_attempts(
+    emulator: Emulator, org_id: str, event_id: str, rule_id: str, req: PageRequest
+) -> list[Row]:
+    rule_event = get_rule_event(emulator, org_id, event_id, rule_id)
+    return store.list_attempts(emulator.store, rule_event["id"], req)
+
+
+def get_attempt(emulator: Emulator, org_id: str, event_id: str, rule_id: str, attempt_id: str) -> Row:
+    rule_event = get_rule_event(emulator, org_id, event_id, rule_id)
+    row = store.get_attempt(emulator.store, rule_event["id"], attempt_id)
+    if row is None:
+        raise not_found("Attempt")
+    return row

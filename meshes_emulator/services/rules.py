@@ -1,0 +1,111 @@
+"""Rules: create, read, list, delete (reference §9).
+
+Create checks, in order: the workspace exists in the caller's organization (404), the connection
+exists there (404) and belongs to that workspace (400, `connection`), `metadata.action` is an
+action of the connection's integration (400, `metadata.action`), and no identical rule exists
+(409). The event name and resource are added to the workspace's catalogs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshes_emulator import catalog
+from meshes_emulator.clock import isoformat
+from meshes_emulator.context import Emulator
+from meshes_emulator.errors import Conflict, ValidationFailed, not_found
+from meshes_emulator.pagination import PageRequest
+from meshes_emulator.schemas.rules import RuleCreate
+from meshes_emulator.services import workspaces
+from meshes_emulator.store import rules as store
+from meshes_emulator.store.db import Row, encode_json
+
+FILTERS = ("event", "resource", "resource_id")
+
+
+def create(emulator: Emulator, org_id: str, created_by: str, body: RuleCreate) -> Row:
+    with emulator.store.transaction():
+        workspaces.get(emulator, org_id, body.workspace)
+        connection = store.get_connection(emulator.store, org_id, body.connection)
+        if connection is None:
+            raise not_found("Connection")
+        if connection["workspace_id"] != body.workspace:
+            raise ValidationFailed(
+                [{"param": "connection", "msg": "connection does not belong to the workspace"}]
+            )
+        metadata = body.metadata.model_dump()
+        actions = catalog.action_keys(connection["type"])
+        if metadata["action"] not in actions:
+            raise ValidationFailed(
+                [
+                    {
+                        "param": "metadata.action",
+                        "msg": f"'{metadata['action']}' is not an action of {connection['type']} "
+                        f"(one of: {', '.join(actions)})",
+                    }
+                ]
+            )
+        now = isoformat(emulator.clock.now())
+        row: Row = {
+            "id": emulator.ids.uuid(),
+            "org_id": org_id,
+            "workspace_id": body.workspace,
+            "connection_id": body.connection,
+            "type": connection["type"],
+            "event": body.event,
+            "resource": body.resource,
+            "resource_id": body.resource_id,
+            "metadata": encode_json(metadata),
+            "active": int(body.active),
+            "hidden": int(body.hidden),
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if store.find_duplicate(emulator.store, row) is not None:
+            raise Conflict(
+                "Rule already exists", detail="An identical rule exists for this connection and event"
+            )
+        store.insert_rule(emulator.store, row)
+        register_catalogs(emulator, body.workspace, body.event, body.resource, created_by)
+        return {**row, "metadata": metadata}
+
+
+def register_catalogs(
+    emulator: Emulator, workspace_id: str, event: str, resource: str | None, created_by: str
+) -> None:
+    """Add the event type and resource to the workspace catalogs (no-op when known)."""
+    for kind, key in (("event_type", event), ("resource", resource or "global")):
+        if not store.catalog_entry_exists(emulator.store, workspace_id, kind, key):
+            workspaces.register_catalog_entry(emulator, workspace_id, kind, key, created_by=created_by)
+
+
+def get(emulator: Emulator, org_id: str, rule_id: str) -> Row:
+    row = store.get_rule(emulator.store, org_id, rule_id)
+    if row is None:
+        raise not_found("Rule")
+    return row
+
+
+def list_page(
+    emulator: Emulator,
+    org_id: str,
+    req: PageRequest,
+    filters: dict[str, str],
+    workspace_id: str | None = None,
+) -> list[Row]:
+    if workspace_id is not None:
+        workspaces.get(emulator, org_id, workspace_id)
+    return store.list_page(emulator.store, org_id, req, workspace_id=workspace_id, filters=filters)
+
+
+def delete(emulator: Emulator, org_id: str, rule_id: str) -> Row:
+    with emulator.store.transaction():
+        row = get(emulator, org_id, rule_id)
+        store.delete_rule(emulator.store, rule_id)
+        return row
+
+
+def filters_from(query: Any) -> dict[str, str]:
+    """The exact-match filters present in a query string."""
+    return {name: query[name] for name in FILTERS if query.get(name)}

@@ -1,0 +1,167 @@
+"""Events, rule_events (with the durable due-time queue), attempts and the delivery sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.store.db import Row, Store, decode_json
+
+TERMINAL = ("completed", "failed", "canceled")
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def insert_event(store: Store, row: Row) -> None:
+    store.insert("events", row)
+
+
+def get_event(store: Store, org_id: str, event_id: str) -> Row | None:
+    return store.one("SELECT * FROM events WHERE id = ? AND org_id = ?", [event_id, org_id])
+
+
+def get_event_any_org(store: Store, event_id: str) -> Row | None:
+    return store.one("SELECT * FROM events WHERE id = ?", [event_id])
+
+
+def list_events(
+    store: Store,
+    org_id: str,
+    req: PageRequest,
+    *,
+    workspace_id: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[Row]:
+    """Events newest first (no payload column), exact-match filters on columns."""
+    where = ["org_id = ?"]
+    params: list[Any] = [org_id]
+    if workspace_id is not None:
+        where.append("workspace_id = ?")
+        params.append(workspace_id)
+    for column, value in (filters or {}).items():
+        where.append(f"{column} = ?")
+        params.append(value)
+    clause, extra = keyset_clause(req)
+    return store.all(
+        "SELECT rowid AS _rowid, id, org_id, workspace_id, event, resource, resource_id, status, "
+        "total_rules, completed_count, failed_count, started_at, completed_at, created_by, "
+        f"created_at FROM events WHERE {' AND '.join(where)}{clause} "
+        "ORDER BY rowid DESC LIMIT ?",
+        [*params, *extra, req.limit + 1],
+    )
+
+
+def update_event(store: Store, event_id: str, changes: dict[str, Any]) -> None:
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    store.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), event_id])
+
+
+def rule_event_statuses(store: Store, event_id: str) -> list[str]:
+    rows = store.all("SELECT status FROM rule_events WHERE event_id = ?", [event_id])
+    return [row["status"] for row in rows]
+
+
+# -- rule_events -----------------------------------------------------------------------------
+
+
+def insert_rule_events(store: Store, rows: list[Row]) -> None:
+    store.insert_many("rule_events", rows)
+
+
+def rule_events_of(store: Store, event_id: str) -> list[Row]:
+    return store.all("SELECT * FROM rule_events WHERE event_id = ? ORDER BY rowid", [event_id])
+
+
+def get_rule_event(store: Store, event_id: str, rule_id: str) -> Row | None:
+    return store.one("SELECT * FROM rule_events WHERE event_id = ? AND rule_id = ?", [event_id, rule_id])
+
+
+def get_rule_event_by_id(store: Store, rule_event_id: str) -> Row | None:
+    return store.one("SELECT * FROM rule_events WHERE id = ?", [rule_event_id])
+
+
+def update_rule_event(store: Store, rule_event_id: str, changes: dict[str, Any]) -> None:
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    store.execute(f"UPDATE rule_events SET {sets} WHERE id = ?", [*changes.values(), rule_event_id])
+
+
+def next_due(store: Store, until: str) -> Row | None:
+    """The earliest scheduled rule_event due at or before `until` (ties: creation order)."""
+    return store.one(
+        "SELECT * FROM rule_events WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, rowid LIMIT 1",
+        [until],
+    )
+
+
+def queue_stats(store: Store, now: str) -> Row:
+    """How many rule_events are scheduled, due now, in flight, and the next due time."""
+    row = store.one(
+        "SELECT COUNT(*) AS scheduled, "
+        "SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END) AS due_now, MIN(due_at) AS next_due "
+        "FROM rule_events WHERE due_at IS NOT NULL",
+        [now],
+    )
+    processing = store.one("SELECT COUNT(*) AS n FROM rule_events WHERE status = 'processing'")
+    result: Row = dict(row or {})
+    result["due_now"] = result.get("due_now") or 0
+    result["processing"] = processing["n"] if processing else 0
+    return result
+
+
+# -- attempts --------------------------------------------------------------------------------
+
+
+def insert_attempt(store: Store, row: Row) -> None:
+    store.insert("attempts", row)
+
+
+def update_attempt(store: Store, attempt_id: str, changes: dict[str, Any]) -> None:
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    store.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
+
+
+def unfinished_attempts(store: Store) -> list[Row]:
+    """Attempts started but never recorded (the process died mid-attempt)."""
+    return store.all("SELECT * FROM attempts WHERE completed_at IS NULL ORDER BY rowid")
+
+
+def list_attempts(store: Store, rule_event_id: str, req: PageRequest) -> list[Row]:
+    clause, extra = keyset_clause(req)
+    return store.all(
+        "SELECT rowid AS _rowid, * FROM attempts WHERE rule_event_id = ? "
+        f"AND completed_at IS NOT NULL{clause} ORDER BY rowid DESC LIMIT ?",
+        [rule_event_id, *extra, req.limit + 1],
+    )
+
+
+def get_attempt(store: Store, rule_event_id: str, attempt_id: str) -> Row | None:
+    return store.one(
+        "SELECT * FROM attempts WHERE id = ? AND rule_event_id = ? AND completed_at IS NOT NULL",
+        [attempt_id, rule_event_id],
+    )
+
+
+# -- delivery sink ---------------------------------------------------------------------------
+
+
+def insert_delivery(store: Store, row: Row) -> None:
+    store.insert("deliveries", row)
+
+
+def list_deliveries(store: Store, filters: dict[str, str], limit: int) -> list[Row]:
+    """Sink records oldest first, joined with their attempt's outcome."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    for column, value in filters.items():
+        where.append(f"d.{column} = ?")
+        params.append(value)
+    rows = store.all(
+        "SELECT d.*, a.outcome_code, a.http_status, a.attempt_number FROM deliveries d "
+        f"LEFT JOIN attempts a ON a.id = d.attempt_id WHERE {' AND '.join(where)} "
+        "ORDER BY d.rowid LIMIT ?",
+        [*params, limit],
+    )
+    for row in rows:
+        row["request"] = decode_json(row["request"])
+    return rows

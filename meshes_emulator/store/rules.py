@@ -1,0 +1,108 @@
+"""Rules, plus the read-only connection and mapping lookups the rules and engine need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.store.db import Row, Store, decode_json
+
+
+def _decode(row: Row | None) -> Row | None:
+    if row is not None and isinstance(row.get("metadata"), str):
+        row["metadata"] = decode_json(row["metadata"])
+    return row
+
+
+def insert_rule(store: Store, row: Row) -> None:
+    store.insert("rules", row)
+
+
+def get_rule(store: Store, org_id: str, rule_id: str) -> Row | None:
+    return _decode(store.one("SELECT * FROM rules WHERE id = ? AND org_id = ?", [rule_id, org_id]))
+
+
+def get_rule_any_org(store: Store, rule_id: str) -> Row | None:
+    return _decode(store.one("SELECT * FROM rules WHERE id = ?", [rule_id]))
+
+
+def delete_rule(store: Store, rule_id: str) -> None:
+    store.execute("DELETE FROM rules WHERE id = ?", [rule_id])
+
+
+def find_duplicate(store: Store, row: Row) -> Row | None:
+    """An existing rule with the same connection, event, filters and metadata."""
+    return store.one(
+        "SELECT id FROM rules WHERE workspace_id = ? AND connection_id = ? AND event = ? "
+        "AND resource IS ? AND resource_id IS ? AND metadata = ?",
+        [
+            row["workspace_id"],
+            row["connection_id"],
+            row["event"],
+            row["resource"],
+            row["resource_id"],
+            row["metadata"],
+        ],
+    )
+
+
+def list_page(
+    store: Store,
+    org_id: str,
+    req: PageRequest,
+    *,
+    workspace_id: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[Row]:
+    """Rules of the org (or one workspace), newest first, exact-match filters on columns."""
+    where = ["org_id = ?"]
+    params: list[Any] = [org_id]
+    if workspace_id is not None:
+        where.append("workspace_id = ?")
+        params.append(workspace_id)
+    for column, value in (filters or {}).items():
+        where.append(f"{column} = ?")
+        params.append(value)
+    clause, extra = keyset_clause(req)
+    rows = store.all(
+        f"SELECT rowid AS _rowid, * FROM rules WHERE {' AND '.join(where)}{clause} "
+        "ORDER BY rowid DESC LIMIT ?",
+        [*params, *extra, req.limit + 1],
+    )
+    return [r for r in (_decode(row) for row in rows) if r is not None]
+
+
+def candidate_rules(store: Store, workspace_id: str, event: str) -> list[Row]:
+    """Active rules of a workspace listening to `event` (matching finishes the filtering)."""
+    rows = store.all(
+        "SELECT * FROM rules WHERE workspace_id = ? AND event = ? AND active = 1 ORDER BY rowid",
+        [workspace_id, event],
+    )
+    return [r for r in (_decode(row) for row in rows) if r is not None]
+
+
+def catalog_entry_exists(store: Store, workspace_id: str, kind: str, key: str) -> bool:
+    row = store.one(
+        "SELECT 1 AS x FROM catalog_entries WHERE workspace_id = ? AND kind = ? AND key = ?",
+        [workspace_id, kind, key],
+    )
+    return row is not None
+
+
+# -- connections and mappings (owned by the connections area; read here) ---------------------
+
+
+def get_connection(store: Store, org_id: str, connection_id: str) -> Row | None:
+    return _decode(
+        store.one("SELECT * FROM connections WHERE id = ? AND org_id = ?", [connection_id, org_id])
+    )
+
+
+def get_connection_any_org(store: Store, connection_id: str) -> Row | None:
+    return _decode(store.one("SELECT * FROM connections WHERE id = ?", [connection_id]))
+
+
+def get_mapping_schema(store: Store, connection_id: str) -> Any:
+    """The stored default mapping schema of a connection, or None when none was saved."""
+    row = store.one("SELECT schema FROM mappings WHERE connection_id = ?", [connection_id])
+    return None if row is None else decode_json(row["schema"])
