@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from meshes_emulator import __version__
+from meshes_emulator.admin import connections as connections_admin
 from meshes_emulator.admin import engine as engine_admin
 from meshes_emulator.api import emulator_of
 from meshes_emulator.clock import ManualClock, isoformat, parse_instant
@@ -152,4 +153,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/clock", set_clock, methods=["POST"]),
         Route("/errors", captured_errors, methods=["GET"]),
         *engine_admin.routes(),
+        *connections_admin.routes(),
     ]

@@ -1,0 +1,132 @@
+"""Default mappings of a connection (reference §7.8-7.9, §12.6-12.7; behavior §4.4).
+
+* GET: the stored mapping (`status: stored`) or one generated from the field catalog
+  (`status: generated`, version 1, nothing stored).
+* PUT: the schema is validated (422 with `{param, msg}` per problem) and stored normalized;
+  `expected_version` must equal the current version (409 otherwise; the generated mapping counts
+  as version 1); versions start at 1 and each successful PUT adds one.
+* `mapping_id` is the connection's one logical mapping id, stable for its life (derived from the
+  connection id); `id` names the stored version and changes on each PUT.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from meshes_emulator.catalog.fields import catalog_version_of
+from meshes_emulator.catalog.mapping import (
+    default_mapping_schema,
+    normalize_mapping_schema,
+    validate_mapping_schema,
+)
+from meshes_emulator.clock import isoformat
+from meshes_emulator.context import Emulator
+from meshes_emulator.errors import Conflict, UnprocessableEntity, not_found
+from meshes_emulator.schemas.connections import MappingUpdate
+from meshes_emulator.services import connections
+from meshes_emulator.store import connections as store
+from meshes_emulator.store.db import Row
+
+DEFAULT_NAME = "Default Mapping"
+_NAMESPACE = uuid.UUID("6f1c2a4e-8b3d-4c5e-9a7f-0d1e2f3a4b5c")
+
+
+def mapping_id_for(connection_id: str) -> str:
+    """The connection's logical mapping id: deterministic, so GET and PUT agree without storage."""
+    return str(uuid.uuid5(_NAMESPACE, f"mapping:{connection_id}"))
+
+
+def generated_id_for(connection_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"generated:{connection_id}"))
+
+
+def generated(conn: Row) -> Row:
+    """The mapping a connection has before any PUT (not stored)."""
+    return {
+        "id": generated_id_for(conn["id"]),
+        "mapping_id": mapping_id_for(conn["id"]),
+        "version": 1,
+        "workspace_id": conn["workspace_id"],
+        "connection_id": conn["id"],
+        "integration_type": conn["type"],
+        "name": DEFAULT_NAME,
+        "schema": default_mapping_schema(conn["type"]),
+        "catalog_version": catalog_version_of(connections.fields_of(conn)),
+        "created_at": conn["created_at"],
+        "updated_at": conn["created_at"],
+    }
+
+
+def get_default(emulator: Emulator, org_id: str, connection_id: str) -> tuple[str, Row]:
+    """("stored" | "generated", mapping row)."""
+    conn = connections.get(emulator, org_id, connection_id)
+    stored = store.get_mapping(emulator.store, connection_id)
+    if stored is not None:
+        return "stored", stored
+    return "generated", generated(conn)
+
+
+def _checked_schema(schema: Any) -> dict[str, Any]:
+    problems = validate_mapping_schema(schema)
+    if problems:
+        first = f"{problems[0]['param']}: {problems[0]['msg']}"
+        raise UnprocessableEntity("Invalid mapping schema", detail=first, data=problems)
+    return normalize_mapping_schema(schema)
+
+
+def store_schema(
+    emulator: Emulator,
+    conn: Row,
+    schema: Any,
+    name: str | None,
+    created_by: str,
+    *,
+    expected_version: int | None = None,
+) -> Row:
+    """Validate and store a new version of the connection's default mapping."""
+    normalized = _checked_schema(schema)
+    with emulator.store.transaction():
+        current = store.get_mapping(emulator.store, conn["id"])
+        current_version = current["version"] if current else 1
+        if expected_version is not None and expected_version != current_version:
+            raise Conflict(
+                "Mapping version conflict",
+                detail=f"expected_version {expected_version} does not match the current "
+                f"version {current_version}",
+            )
+        now = isoformat(emulator.clock.now())
+        row: Row = {
+            "connection_id": conn["id"],
+            "id": emulator.ids.uuid(),
+            "mapping_id": mapping_id_for(conn["id"]),
+            "version": current["version"] + 1 if current else 1,
+            "workspace_id": conn["workspace_id"],
+            "integration_type": conn["type"],
+            "name": name or (current["name"] if current else DEFAULT_NAME),
+            "schema": normalized,
+            "catalog_version": catalog_version_of(connections.fields_of(conn)),
+            "created_by": created_by,
+            "created_at": current["created_at"] if current else now,
+            "updated_at": now,
+        }
+        store.upsert_mapping(emulator.store, row)
+        return row
+
+
+def put_default(
+    emulator: Emulator, org_id: str, created_by: str, connection_id: str, body: MappingUpdate
+) -> Row:
+    with emulator.store.transaction():
+        conn = connections.get(emulator, org_id, connection_id)
+        if body.workspace_id is not None and body.workspace_id != conn["workspace_id"]:
+            problem = {"param": "workspace_id", "msg": "must be the connection's workspace"}
+            raise UnprocessableEntity(
+                "Unprocessable Entity", detail="workspace_id: " + problem["msg"], data=[problem]
+            )
+        if body.mapping_id is not None and body.mapping_id != mapping_id_for(connection_id):
+            raise not_found("Mapping")
+        return store_schema(
+            emulator, conn, body.mapping_schema, body.name, created_by,
+            expected_version=body.expected_version,
+        )  # fmt: skip
