@@ -21,6 +21,7 @@ from meshes_emulator.catalog.fields import catalog_version_of, field_catalog
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import (
+    ApiError,
     BadRequest,
     Conflict,
     UnprocessableEntity,
@@ -263,23 +264,34 @@ def load_seed_connections(
 
     for index, item in enumerate(items):
         where = f"workspace '{workspace['name']}' connections[{index}]"
-        if not isinstance(item, dict):
-            raise fixtures.FixtureError(f"{where}: must be a mapping")
-        body = validate(ConnectionCreate, {
-            "workspace": workspace["id"], "type": item.get("type"), "name": item.get("name"),
-            "metadata": item.get("metadata") or {}, "hidden": bool(item.get("hidden", False)),
-        })  # fmt: skip
-        existing = store.find_by_name(emulator.store, workspace["id"], body.name)
-        if existing is not None:
-            _remember(refs, item, existing["id"])
-            continue
-        row = _insert_seed(emulator, workspace, body, item, where)
-        if item.get("mapping") is not None:
-            spec = item["mapping"]
-            if not isinstance(spec, dict) or "schema" not in spec:
-                raise fixtures.FixtureError(f"{where}.mapping: needs a `schema`")
-            mappings.store_schema(emulator, row, spec["schema"], spec.get("name"), "fixture")
-        _remember(refs, item, row["id"])
+        try:
+            connection_id = _load_seed_item(emulator, workspace, item, where, mappings)
+        except ApiError as exc:
+            if exc.detail and exc.detail.startswith(where):
+                raise
+            raise BadRequest(detail=f"{where}: {exc.detail or exc.message}") from None
+        _remember(refs, item, connection_id)
+
+
+def _load_seed_item(
+    emulator: Emulator, workspace: Row, item: Any, where: str, mappings: Any
+) -> str:
+    if not isinstance(item, dict):
+        raise BadRequest(detail=f"{where}: must be a mapping")
+    body = validate(ConnectionCreate, {
+        "workspace": workspace["id"], "type": item.get("type"), "name": item.get("name"),
+        "metadata": item.get("metadata") or {}, "hidden": bool(item.get("hidden", False)),
+    })  # fmt: skip
+    existing = store.find_by_name(emulator.store, workspace["id"], body.name)
+    if existing is not None:
+        return str(existing["id"])
+    row = _insert_seed(emulator, workspace, body, item, where)
+    if item.get("mapping") is not None:
+        spec = item["mapping"]
+        if not isinstance(spec, dict) or "schema" not in spec:
+            raise BadRequest(detail=f"{where}.mapping: needs a `schema`")
+        mappings.store_schema(emulator, row, spec["schema"], spec.get("name"), "fixture")
+    return str(row["id"])
 
 
 def _insert_seed(
@@ -289,14 +301,14 @@ def _insert_seed(
     metadata = checked_metadata(body.type, body.metadata)
     data = item.get("action_data")
     if data is not None and not isinstance(data, dict):
-        raise fixtures.FixtureError(f"{where}.action_data: must be a mapping")
+        raise BadRequest(detail=f"{where}.action_data: must be a mapping")
     reason = item.get("inactive_reason")
     if reason is not None and reason not in INACTIVE_REASONS:
-        raise fixtures.FixtureError(f"{where}.inactive_reason: unknown reason {reason!r}")
+        raise BadRequest(detail=f"{where}.inactive_reason: unknown reason {reason!r}")
     connection_id = item.get("id")
     if connection_id is not None:
         if not isinstance(connection_id, str) or not re.fullmatch(UUID_PATTERN, connection_id):
-            raise fixtures.FixtureError(f"{where}.id: must be a UUID")
+            raise BadRequest(detail=f"{where}.id: must be a UUID")
         if store.get_connection_any_org(emulator.store, connection_id) is not None:
             raise BadRequest(detail=f"{where}: connection id {connection_id} is already used")
     return insert(
