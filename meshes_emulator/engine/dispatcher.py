@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -108,6 +109,8 @@ class Dispatcher:
     # -- triggers -------------------------------------------------------------------------
     def kick(self) -> None:
         """Wake the worker (started on demand) to run whatever is due now."""
+        if not self.emulator.settings.background_dispatcher:
+            return
         try:
             loop = self._bind()
         except RuntimeError:  # no running loop: the next drain will pick the work up
@@ -121,11 +124,14 @@ class Dispatcher:
         while True:
             assert self._wake is not None
             self._wake.clear()
+            timeout: float | None = MAX_IDLE_WAIT
             try:
                 await self.drain()
+                timeout = self._idle_wait()
+            except sqlite3.ProgrammingError:  # the store was closed: this emulator is gone
+                return
             except Exception as exc:  # never let the worker die
                 self.emulator.capture("DISPATCHER", "drain", exc)
-            timeout = self._idle_wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
@@ -154,6 +160,7 @@ class Dispatcher:
         """Forget in-flight work (the tables were emptied) and restore the default policy."""
         self.generation += 1
         self.policy = self.default_policy
+        self.webhook_timeout = webhook.DEFAULT_TIMEOUT
 
     # -- the queue ------------------------------------------------------------------------
     async def drain(

@@ -72,14 +72,13 @@ def payload_problems(payload: Any, prefix: str) -> list[Problem]:
         return [{"param": param, "msg": "must contain at least one non-empty value"}]
     problems: list[Problem] = []
     email = payload.get("email")
-    if email is not None:
+    if "email" in payload:
         if not isinstance(email, str):
             problems.append({"param": f"{param}.email", "msg": "must be a string"})
         elif not EMAIL_RE.match(email.strip()):
             problems.append({"param": f"{param}.email", "msg": "must be a valid email address"})
     for key in STRING_PAYLOAD_KEYS:
-        value = payload.get(key)
-        if value is not None and not isinstance(value, str):
+        if key in payload and not isinstance(payload[key], str):
             problems.append({"param": f"{param}.{key}", "msg": "must be a string"})
     return problems
 

@@ -54,9 +54,7 @@ ACTIVE = {"active": True}
         ),
     ],
 )
-def test_matches_and_explain(
-    r: dict[str, Any], e: dict[str, Any], expected: bool, reason: str
-) -> None:
+def test_matches_and_explain(r: dict[str, Any], e: dict[str, Any], expected: bool, reason: str) -> None:
     assert matches(r, e) is expected
     explanation = explain(r, e, ACTIVE)
     assert explanation.matched is expected
@@ -65,9 +63,7 @@ def test_matches_and_explain(
 
 
 def test_inactive_connection_still_matches_but_will_fail() -> None:
-    explanation = explain(
-        rule(), event(), {"active": False, "inactive_reason": "authentication_invalid"}
-    )
+    explanation = explain(rule(), event(), {"active": False, "inactive_reason": "authentication_invalid"})
     assert explanation.matched and explanation.will_fail
     assert explanation.reason == "connection_inactive"
     assert "authentication_invalid" in explanation.detail

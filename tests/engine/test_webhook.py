@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from webhook_receiver import Receiver, Reply
 
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.outcomes import Outcome
+from tests.engine.webhook_receiver import Receiver, Reply
 
 SENT = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
 EVENT: dict[str, Any] = {
@@ -36,7 +36,7 @@ def meta(**overrides: Any) -> dict[str, Any]:
 
 def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
     async def run() -> Outcome:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(trust_env=False) as client:
             return await webhook.send_webhook(client, request, timeout)
 
     return asyncio.run(run())
@@ -105,13 +105,9 @@ def test_no_auth_has_no_authorization() -> None:
     assert "Authorization" not in webhook.build_request(meta(), EVENT, SENT).headers
 
 
-@pytest.mark.parametrize(
-    ("algorithm", "digest"), [("sha256", hashlib.sha256), ("sha512", hashlib.sha512)]
-)
+@pytest.mark.parametrize(("algorithm", "digest"), [("sha256", hashlib.sha256), ("sha512", hashlib.sha512)])
 def test_signature_over_exact_body(algorithm: str, digest: Any) -> None:
-    request = webhook.build_request(
-        meta(signing_algorithm=algorithm, signing_secret="s3cret"), EVENT, SENT
-    )
+    request = webhook.build_request(meta(signing_algorithm=algorithm, signing_secret="s3cret"), EVENT, SENT)
     expected = hmac.new(b"s3cret", request.body, digest).hexdigest()
     assert request.headers["X-Meshes-Signature"] == f"{algorithm}={expected}"
     assert request.headers["X-Meshes-Timestamp"] == str(int(SENT.timestamp()))

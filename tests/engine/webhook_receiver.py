@@ -30,6 +30,7 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.replies: dict[str, Reply] = {}
+        self.arrived = threading.Event()  # set whenever a request comes in
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,9 +39,8 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                receiver.requests.append(
-                    Received(self.command, self.path, dict(self.headers.items()), body)
-                )
+                receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                receiver.arrived.set()
                 reply = receiver.replies.get(self.path.split("?")[0], Reply())
                 if reply.block is not None:
                     reply.block.wait(10)
@@ -65,6 +65,10 @@ class Receiver:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def on(self, path: str) -> list[Received]:
+        """The requests received on `path`."""
+        return [r for r in self.requests if r.path.split("?")[0] == path]
 
     def __enter__(self) -> Receiver:
         self.thread.start()
