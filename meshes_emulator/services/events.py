@@ -29,7 +29,7 @@ from meshes_emulator.errors import (
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
-from meshes_emulator.services import workspaces
+from meshes_emulator.services import fixtures, workspaces
 from meshes_emulator.services.rules import register_catalogs
 from meshes_emulator.store import events as store
 from meshes_emulator.store import rules as rule_store
@@ -71,12 +71,14 @@ def _parse(item: Any, prefix: str) -> EventIn:
     return parsed
 
 
-def _insert(emulator: Emulator, who: Principal, workspace_id: str, item: EventIn) -> Row:
+def _insert(
+    emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
+) -> Row:
     """Insert one event with its rule_events and catalog entries (inside a transaction)."""
     db = emulator.store
     now = isoformat(emulator.clock.now())
     row: Row = {
-        "id": emulator.ids.uuid(),
+        "id": event_id or emulator.ids.uuid(),
         "org_id": who.org_id,
         "workspace_id": workspace_id,
         "event": item.event,
@@ -281,3 +283,37 @@ def get_attempt(emulator: Emulator, org_id: str, event_id: str, rule_id: str, at
     if row is None:
         raise not_found("Attempt")
     return row
+
+
+# -- seed files ------------------------------------------------------------------------------
+
+
+def load_seed_events(
+    emulator: Emulator, org_id: str, workspace: Row, items: list[Any], refs: dict[str, str]
+) -> None:
+    """The `events:` section of a workspace: ingested like POST /events (rules fan out)."""
+    for index, item in enumerate(items):
+        where = f"workspace '{workspace['name']}' events[{index}]"
+        try:
+            if not isinstance(item, dict):
+                raise BadRequest(detail="must be a mapping")
+            event_id = item.get("id")
+            if event_id is not None and (not isinstance(event_id, str) or not wire.UUID_RE.match(event_id)):
+                raise BadRequest(detail="id: must be a UUID")
+            if event_id is not None and store.get_event_any_org(emulator.store, event_id):
+                continue  # already loaded
+            body = {k: v for k, v in item.items() if k not in ("id", "created_by", "ref")}
+            parsed = _parse({**body, "workspace": workspace["id"]}, "")
+            who = Principal(kind="machine", org_id=org_id,
+                            created_by=str(item.get("created_by") or "fixture"))  # fmt: skip
+            row = _insert(emulator, who, workspace["id"], parsed, event_id)
+        except ApiError as exc:
+            detail = exc.detail or exc.message
+            if exc.data:
+                detail = "; ".join(f"{d['param']}: {d['msg']}" for d in exc.data)
+            raise BadRequest(detail=f"{where}: {detail}") from None
+        if item.get("ref"):
+            refs[f"event:{item['ref']}"] = row["id"]
+
+
+fixtures.register_workspace_section("events", load_seed_events)

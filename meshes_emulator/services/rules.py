@@ -8,22 +8,26 @@ action of the connection's integration (400, `metadata.action`), and no identica
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from meshes_emulator import catalog
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
-from meshes_emulator.errors import Conflict, ValidationFailed, not_found
+from meshes_emulator.errors import ApiError, BadRequest, Conflict, ValidationFailed, not_found
+from meshes_emulator.http import validate
 from meshes_emulator.pagination import PageRequest
-from meshes_emulator.schemas.rules import RuleCreate
-from meshes_emulator.services import workspaces
+from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
+from meshes_emulator.services import fixtures, workspaces
 from meshes_emulator.store import rules as store
 from meshes_emulator.store.db import Row, encode_json
 
 FILTERS = ("event", "resource", "resource_id")
 
 
-def create(emulator: Emulator, org_id: str, created_by: str, body: RuleCreate) -> Row:
+def create(
+    emulator: Emulator, org_id: str, created_by: str, body: RuleCreate, rule_id: str | None = None
+) -> Row:
     with emulator.store.transaction():
         workspaces.get(emulator, org_id, body.workspace)
         connection = store.get_connection(emulator.store, org_id, body.connection)
@@ -47,7 +51,7 @@ def create(emulator: Emulator, org_id: str, created_by: str, body: RuleCreate) -
             )
         now = isoformat(emulator.clock.now())
         row: Row = {
-            "id": emulator.ids.uuid(),
+            "id": rule_id or emulator.ids.uuid(),
             "org_id": org_id,
             "workspace_id": body.workspace,
             "connection_id": body.connection,
@@ -109,3 +113,62 @@ def delete(emulator: Emulator, org_id: str, rule_id: str) -> Row:
 def filters_from(query: Any) -> dict[str, str]:
     """The exact-match filters present in a query string."""
     return {name: query[name] for name in FILTERS if query.get(name)}
+
+
+# -- seed files ------------------------------------------------------------------------------
+
+
+def load_seed_rules(
+    emulator: Emulator, org_id: str, workspace: Row, items: list[Any], refs: dict[str, str]
+) -> None:
+    """The `rules:` section of a workspace in a seed file (docs/fixtures.md)."""
+    for index, item in enumerate(items):
+        where = f"workspace '{workspace['name']}' rules[{index}]"
+        try:
+            rule_id = _load_seed_rule(emulator, org_id, workspace, item, refs, where)
+        except ApiError as exc:
+            detail = exc.detail or exc.message
+            if exc.data:
+                detail = "; ".join(f"{d['param']}: {d['msg']}" for d in exc.data)
+            raise BadRequest(detail=f"{where}: {detail}") from None
+        if isinstance(item, dict) and item.get("ref"):
+            refs[f"rule:{item['ref']}"] = rule_id
+
+
+def _load_seed_rule(
+    emulator: Emulator, org_id: str, workspace: Row, item: Any, refs: dict[str, str], where: str
+) -> str:
+    if not isinstance(item, dict):
+        raise BadRequest(detail="must be a mapping")
+    name = item.get("connection")
+    connection = refs.get(f"connection:{name}") or name
+    if not isinstance(connection, str) or not connection:
+        raise BadRequest(detail="connection: name, ref or id of a connection is required")
+    data = {k: v for k, v in item.items() if k not in ("ref", "id", "created_by")}
+    body = validate(RuleCreate, {**data, "workspace": workspace["id"], "connection": connection})
+    rule_id = item.get("id")
+    if rule_id is not None and (not isinstance(rule_id, str) or not re.fullmatch(UUID_PATTERN, rule_id)):
+        raise BadRequest(detail="id: must be a UUID")
+    if rule_id is not None and store.get_rule_any_org(emulator.store, rule_id) is not None:
+        return str(rule_id)
+    try:
+        row = create(emulator, org_id, str(item.get("created_by") or "fixture"), body, rule_id)
+    except Conflict:  # the same rule is already there (a file loaded twice adds nothing)
+        existing = store.find_duplicate(emulator.store, _row_for_duplicate(body))
+        assert existing is not None
+        return str(existing["id"])
+    return str(row["id"])
+
+
+def _row_for_duplicate(body: RuleCreate) -> Row:
+    return {
+        "workspace_id": body.workspace,
+        "connection_id": body.connection,
+        "event": body.event,
+        "resource": body.resource,
+        "resource_id": body.resource_id,
+        "metadata": encode_json(body.metadata.model_dump()),
+    }
+
+
+fixtures.register_workspace_section("rules", load_seed_rules)
