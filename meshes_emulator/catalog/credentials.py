@@ -227,20 +227,60 @@ def _webhook_cross_checks(metadata: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+_SECRET_HEADER = re.compile(r"(key|token|secret|auth|passw|signature|credential|cookie)", re.I)
+
+
+def _is_secret_header(item: Any) -> bool:
+    return isinstance(item, Mapping) and bool(_SECRET_HEADER.search(str(item.get("name", ""))))
+
+
+def _mask_value(integration_type: str, key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if is_secret_key(integration_type, key):
+        return MASK
+    if isinstance(value, Mapping):
+        return {k: _mask_value(integration_type, str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        if key == "headers":
+            return [{**item, "value": MASK} if _is_secret_header(item) else item for item in value]
+        return [_mask_value(integration_type, key, item) for item in value]
+    return value
+
+
 def mask_metadata(integration_type: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `metadata` with every secret value replaced by MASK (None stays None)."""
-    return {
-        key: (MASK if value is not None and is_secret_key(integration_type, key) else value)
-        for key, value in metadata.items()
-    }
+    """A copy of `metadata` with every secret value replaced by MASK, at any depth.
+
+    Secret: a key `is_secret_key` names (in nested objects too), and the value of a static
+    webhook header whose name looks like a credential (`X-API-Key`, `X-Auth-Token`...).
+    """
+    return {key: _mask_value(integration_type, key, value) for key, value in metadata.items()}
 
 
 def merge_masked(
     integration_type: str, new: Mapping[str, Any], old: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """`new`, where a secret sent back as MASK keeps its stored value from `old`."""
+    """`new`, where a secret sent back as MASK keeps its stored value from `old`.
+
+    Applies to top-level secret keys and to masked static header values (matched by name).
+    """
     merged = dict(new)
     for key, value in new.items():
         if value == MASK and is_secret_key(integration_type, key) and key in old:
             merged[key] = old[key]
+    headers, old_headers = new.get("headers"), old.get("headers")
+    if isinstance(headers, list) and isinstance(old_headers, list):
+        stored = {
+            str(h.get("name", "")).lower(): h.get("value")
+            for h in old_headers
+            if isinstance(h, Mapping)
+        }
+        merged["headers"] = [
+            {**h, "value": stored[str(h.get("name", "")).lower()]}
+            if isinstance(h, Mapping)
+            and h.get("value") == MASK
+            and str(h.get("name", "")).lower() in stored
+            else h
+            for h in headers
+        ]
     return merged

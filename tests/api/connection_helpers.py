@@ -34,7 +34,10 @@ VALID_METADATA: dict[str, dict[str, Any]] = {
         "bearer_token": "wh-s3cr3t-bearer",
         "signing_algorithm": "sha256",
         "signing_secret": "wh-s3cr3t-signing",
-        "headers": [{"name": "X-Tenant", "value": "acme"}],
+        "headers": [
+            {"name": "X-Tenant", "value": "acme"},
+            {"name": "X-Api-Key", "value": "hdr-s3cr3t-key"},
+        ],
     },
     "zoom": {"access_token": "zm-s3cr3t-access", "account_id": "acc-1"},
 }

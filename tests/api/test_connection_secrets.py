@@ -17,7 +17,8 @@ MARK = "s3cr3t"  # every secret value in VALID_METADATA (and below) contains it
 
 def rotated(metadata: dict[str, Any]) -> dict[str, Any]:
     """New secret values (still containing MARK) for every secret of `metadata`."""
-    return {k: (f"n3w-{v}" if MARK in str(v) else v) for k, v in metadata.items()}
+    return {k: (f"n3w-{v}" if isinstance(v, str) and MARK in v else v)
+            for k, v in metadata.items()}
 
 
 def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.Response]:

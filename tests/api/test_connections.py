@@ -40,7 +40,12 @@ def test_create_every_type(
     assert connection["created_at"] == connection["updated_at"] == "2026-01-01T00:00:00.000Z"
     assert connection["created_by"] == meshes_server.access_key
     for key, value in VALID_METADATA[integration_type].items():
-        if "s3cr3t" in str(value):
+        if key == "headers":
+            assert connection["metadata"][key] == [
+                {"name": "X-Tenant", "value": "acme"},
+                {"name": "X-Api-Key", "value": MASK},
+            ]
+        elif "s3cr3t" in str(value):
             assert connection["metadata"][key] == MASK
         else:
             assert connection["metadata"][key] == value

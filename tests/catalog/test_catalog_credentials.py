@@ -264,3 +264,33 @@ def test_merge_masked_keeps_stored_secrets_sent_back_masked() -> None:
     }
     replaced = merge_masked("activecampaign", {"api_key": "new-key"}, old)
     assert replaced == {"api_key": "new-key"}
+
+
+def test_mask_reaches_nested_objects_and_credential_headers() -> None:
+    metadata = {
+        "oauth": {"access_token": "deep", "scope": "contacts"},
+        "accounts": [{"api_key": "k1", "id": "a1"}],
+        "headers": [
+            {"name": "X-Tenant", "value": "acme"},
+            {"name": "X-API-Key", "value": "hdr-key"},
+            {"name": "X-Auth-Token", "value": "hdr-token"},
+        ],
+    }
+    assert mask_metadata("webhook", metadata) == {
+        "oauth": {"access_token": MASK, "scope": "contacts"},
+        "accounts": [{"api_key": MASK, "id": "a1"}],
+        "headers": [
+            {"name": "X-Tenant", "value": "acme"},
+            {"name": "X-API-Key", "value": MASK},
+            {"name": "X-Auth-Token", "value": MASK},
+        ],
+    }
+
+
+def test_merge_masked_restores_masked_header_values_by_name() -> None:
+    old = {"headers": [{"name": "X-API-Key", "value": "real"}, {"name": "X-A", "value": "a"}]}
+    new = {"headers": [{"name": "x-api-key", "value": MASK}, {"name": "X-B", "value": MASK}]}
+    assert merge_masked("webhook", new, old)["headers"] == [
+        {"name": "x-api-key", "value": "real"},
+        {"name": "X-B", "value": MASK},
+    ]
