@@ -25,9 +25,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the emulator app: open the database, migrate, bootstrap, load fixtures."""
     settings = settings or Settings()
     emulator = Emulator.from_settings(settings)
+    _install_extensions(emulator)
     orgs.bootstrap(emulator)
     load_new_fixtures(emulator)
-    _install_extensions(emulator)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
