@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 
 from meshes_emulator.clock import wall_clock
-from meshes_emulator.errors import Unauthorized
+from meshes_emulator.errors import Forbidden, Unauthorized
 
 LEEWAY_SECONDS = 5
 MAX_LIFETIME_SECONDS = 60
@@ -80,8 +80,11 @@ def _bearer(emulator: Any, token: str, accepts: frozenset[str]) -> Principal:
         if "machine" not in accepts:
             raise Unauthorized("Machine tokens are not accepted here")
         return verify_machine_token(emulator, token, header)
-    if "session" in accepts and _session_verifier:
-        return _session_verifier[0](emulator, token)
+    if _session_verifier:
+        principal = _session_verifier[0](emulator, token)  # 401 unless a live session token
+        if "session" not in accepts:
+            raise Forbidden("Forbidden", detail="Embed session tokens cannot call this operation")
+        return principal
     raise Unauthorized("Bearer token is not a machine token (header kid must be an access key)")
 
 

@@ -11,8 +11,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from meshes_emulator.admin.routes import admin_routes
 from meshes_emulator.api import connections, events, integrations, mappings, rules, sessions
 from meshes_emulator.api import workspaces as ws
-from meshes_emulator.auth import INGEST, MACHINE, authenticate
+from meshes_emulator.auth import INGEST, MACHINE, SESSION, authenticate
 from meshes_emulator.openapi import serve_openapi
+from meshes_emulator.services import session_scope
+from meshes_emulator.web import dashboard, embed_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -30,6 +32,8 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
     async def endpoint(request: Request) -> Response:
         request.state.principal = authenticate(request.app.state.emulator, request.headers, auth)
+        if request.state.principal.kind == "session":
+            await session_scope.guard(request, method, path)
         return await handler(request)
 
     endpoint.__name__ = handler.__name__
@@ -50,43 +54,52 @@ def public_routes() -> list[BaseRoute]:
     return [
         api("GET", "/workspaces", ws.list_workspaces),
         api("POST", "/workspaces", ws.create_workspace),
-        api("GET", "/workspaces/{workspace_id}", ws.get_workspace),
+        api("GET", "/workspaces/{workspace_id}", ws.get_workspace, MACHINE | SESSION),
         api("PUT", "/workspaces/{workspace_id}", ws.update_workspace),
-        api("GET", "/workspaces/{workspace_id}/connections", connections.list_workspace_connections),
-        api("GET", "/workspaces/{workspace_id}/event-types", ws.list_event_types),
-        api("GET", "/workspaces/{workspace_id}/events", events.list_workspace_events),
-        api("GET", "/workspaces/{workspace_id}/resources", ws.list_resources),
-        api("GET", "/workspaces/{workspace_id}/rules", rules.list_workspace_rules),
+        api("GET", "/workspaces/{workspace_id}/connections", connections.list_workspace_connections,
+            MACHINE | SESSION),
+        api("GET", "/workspaces/{workspace_id}/event-types", ws.list_event_types, MACHINE | SESSION),
+        api("GET", "/workspaces/{workspace_id}/events", events.list_workspace_events,
+            MACHINE | SESSION),
+        api("GET", "/workspaces/{workspace_id}/resources", ws.list_resources, MACHINE | SESSION),
+        api("GET", "/workspaces/{workspace_id}/rules", rules.list_workspace_rules, MACHINE | SESSION),
         api("GET", "/connections", connections.list_connections),
-        api("POST", "/connections", connections.create_connection),
-        api("GET", "/connections/{connection_id}", connections.get_connection),
-        api("PUT", "/connections/{connection_id}", connections.update_connection),
-        api("DELETE", "/connections/{connection_id}", connections.delete_connection),
-        api("GET", "/connections/{connection_id}/actions", connections.get_connection_actions),
-        api("GET", "/connections/{connection_id}/fields", connections.get_connection_fields),
-        api("GET", "/connections/{connection_id}/mappings/default", mappings.get_default_mapping),
+        api("POST", "/connections", connections.create_connection, MACHINE | SESSION),
+        api("GET", "/connections/{connection_id}", connections.get_connection, MACHINE | SESSION),
+        api("PUT", "/connections/{connection_id}", connections.update_connection, MACHINE | SESSION),
+        api("DELETE", "/connections/{connection_id}", connections.delete_connection,
+            MACHINE | SESSION),
+        api("GET", "/connections/{connection_id}/actions", connections.get_connection_actions,
+            MACHINE | SESSION),
+        api("GET", "/connections/{connection_id}/fields", connections.get_connection_fields,
+            MACHINE | SESSION),
+        api("GET", "/connections/{connection_id}/mappings/default", mappings.get_default_mapping,
+            MACHINE | SESSION),
         api("PUT", "/connections/{connection_id}/mappings/default",
-            mappings.update_default_mapping),
-        api("GET", "/integrations", integrations.list_integrations),
+            mappings.update_default_mapping, MACHINE | SESSION),
+        api("GET", "/integrations", integrations.list_integrations, MACHINE | SESSION),
         api("GET", "/rules", rules.list_rules),
-        api("POST", "/rules", rules.create_rule),
-        api("GET", "/rules/{rule_id}", rules.get_rule),
-        api("DELETE", "/rules/{rule_id}", rules.delete_rule),
+        api("POST", "/rules", rules.create_rule, MACHINE | SESSION),
+        api("GET", "/rules/{rule_id}", rules.get_rule, MACHINE | SESSION),
+        api("DELETE", "/rules/{rule_id}", rules.delete_rule, MACHINE | SESSION),
         api("GET", "/events", events.list_events),
-        api("POST", "/events", events.create_event, INGEST),
+        api("POST", "/events", events.create_event, INGEST | SESSION),
         Route("/events", cors_preflight, methods=["OPTIONS"]),
-        api("POST", "/events/bulk", events.create_bulk_events, INGEST),
+        api("POST", "/events/bulk", events.create_bulk_events, INGEST | SESSION),
         Route("/events/bulk", cors_preflight, methods=["OPTIONS"]),
-        api("GET", "/events/{event_id}", events.get_event),
-        api("GET", "/events/{event_id}/payload", events.get_event_payload),
-        api("POST", "/events/{event_id}/cancel", events.cancel_event),
-        api("POST", "/events/{event_id}/rules/{rule_id}/retry", events.retry_rule_event),
-        api("POST", "/events/{event_id}/rules/{rule_id}/cancel", events.cancel_rule_event),
-        api("GET", "/events/{event_id}/rules/{rule_id}/attempts", events.list_attempts),
+        api("GET", "/events/{event_id}", events.get_event, MACHINE | SESSION),
+        api("GET", "/events/{event_id}/payload", events.get_event_payload, MACHINE | SESSION),
+        api("POST", "/events/{event_id}/cancel", events.cancel_event, MACHINE | SESSION),
+        api("POST", "/events/{event_id}/rules/{rule_id}/retry", events.retry_rule_event,
+            MACHINE | SESSION),
+        api("POST", "/events/{event_id}/rules/{rule_id}/cancel", events.cancel_rule_event,
+            MACHINE | SESSION),
+        api("GET", "/events/{event_id}/rules/{rule_id}/attempts", events.list_attempts,
+            MACHINE | SESSION),
         api("GET", "/events/{event_id}/rules/{rule_id}/attempts/{attempt_id}",
-            events.get_attempt),
+            events.get_attempt, MACHINE | SESSION),
         api("GET", "/events/{event_id}/rules/{rule_id}/attempts/{attempt_id}/response-details",
-            events.get_attempt_response_details),
+            events.get_attempt_response_details, MACHINE | SESSION),
         api("GET", "/sessions", sessions.list_sessions),
         api("POST", "/sessions", sessions.create_session),
         api("DELETE", "/sessions/{sessionId}", sessions.revoke_session),
@@ -99,4 +112,6 @@ def all_routes() -> list[BaseRoute]:
         Mount("/api/v1", routes=public_routes()),
         Mount("/_emulator", routes=admin_routes()),
         Route("/openapi.json", serve_openapi, methods=["GET"]),
+        Mount("/embed", routes=embed_routes()),
+        Route("/", dashboard, methods=["GET"]),
     ]

@@ -187,3 +187,9 @@ def m001_initial_schema(db: Database) -> None:
 def m002_engine_rule_event_trigger(db: Database) -> None:
     """rule_events.next_trigger: 'manual' when the next attempt was forced by retryEventRule."""
     db.execute("ALTER TABLE rule_events ADD COLUMN next_trigger TEXT")
+
+
+@migrations()
+def m003_sessions_ttl_seconds(db: Database) -> None:
+    """sessions.ttl_seconds: the access-token lifetime, reused by refreshSession."""
+    db.execute("ALTER TABLE sessions ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT 1800")
