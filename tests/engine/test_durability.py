@@ -1,0 +1,224 @@
+"""Durability: `serve` killed with SIGKILL while clients ingest loses no acknowledged event, and
+unfinished deliveries resume after a restart on the same database. Also `--retry-delays`.
+
+Real subprocesses on port 0, a real webhook receiver on 127.0.0.1; no sleeps (waits are on
+events or on the emulator's own settle endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_meshes.handle import MachineAuth
+from tests.engine.webhook_receiver import Receiver, Reply
+
+ENV_KEYS = ("MESHES_ORG_ID", "MESHES_ORGANIZATION_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY")
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+
+@contextmanager
+def serve(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """Run `meshes-emulator serve` on port 0 with `db`; yield the process and its start-up block."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    command = [
+        sys.executable,
+        "-m",
+        "meshes_emulator",
+        "serve",
+        "--port",
+        "0",
+        "--json",
+        "--db",
+        str(db),
+        *args,
+    ]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            line = process.stdout.readline()
+            if not line:
+                raise AssertionError(f"serve did not start: {process.stderr.read()}")
+            yield process, json.loads(line)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+
+
+def machine(info: dict[str, Any]) -> httpx.Client:
+    auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
+    return httpx.Client(base_url=info["api_url"], auth=auth, timeout=30, trust_env=False)
+
+
+def admin(info: dict[str, Any], method: str, path: str) -> Any:
+    with httpx.Client(base_url=info["base_url"], timeout=60, trust_env=False) as client:
+        response = client.request(method, "/_emulator" + path)
+        response.raise_for_status()
+        return response.json()
+
+
+def setup_rules(info: dict[str, Any], hook_url: str) -> None:
+    workspace = info["workspaces"][0]["id"]
+    with machine(info) as api:
+        hook = api.post(
+            "/connections",
+            json={
+                "workspace": workspace,
+                "type": "webhook",
+                "name": "receiver",
+                "metadata": {"url": hook_url},
+            },
+        )
+        slack = api.post(
+            "/connections", json={"workspace": workspace, "type": "slack", "name": "chat", "metadata": {}}
+        )
+        assert hook.status_code == slack.status_code == 201, (hook.text, slack.text)
+        for connection, metadata in (
+            (hook.json()["connection"]["id"], {"action": "send_webhook"}),
+            (slack.json()["connection"]["id"], {"action": "send_message", "id": "C1", "template": "n={{n}}"}),
+        ):
+            rule = api.post(
+                "/rules",
+                json={
+                    "workspace": workspace,
+                    "connection": connection,
+                    "event": "load.test",
+                    "metadata": metadata,
+                },
+            )
+            assert rule.status_code == 201, rule.text
+
+
+class Ingester(threading.Thread):
+    """Posts events until the server goes away; remembers every acknowledged event id."""
+
+    def __init__(self, url: str, key: str, start: int, acked: list[str], enough: threading.Event):
+        super().__init__(daemon=True)
+        self.url, self.key, self.n = url, key, start
+        self.acked, self.enough = acked, enough
+
+    def run(self) -> None:
+        headers = {"X-Meshes-Publishable-Key": self.key}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=10, trust_env=False) as client:
+            while True:
+                body = {"event": "load.test", "payload": {"n": self.n}}
+                try:
+                    response = client.post("/events", json=body)
+                except httpx.HTTPError:
+                    return  # the server was killed
+                if response.status_code == 201:
+                    self.acked.append(response.json()["event"]["id"])
+                    if len(self.acked) >= 40:
+                        self.enough.set()
+                self.n += 1
+
+
+def test_sigkill_while_ingesting_loses_nothing_and_deliveries_resume(tmp_path: Path) -> None:
+    db = tmp_path / "durable.db"
+    release = threading.Event()
+    acked: list[str] = []
+    with Receiver() as receiver:
+        receiver.replies["/hook"] = Reply(200, block=release)  # deliveries stay unfinished
+        with serve(db, "--retry-delays", "0,0,0") as (process, info):
+            setup_rules(info, receiver.url + "/hook")
+            key = info["workspaces"][0]["publishable_key"]
+            enough = threading.Event()
+            clients = [Ingester(info["api_url"], key, 1000 * i, acked, enough) for i in range(3)]
+            for client in clients:
+                client.start()
+            assert enough.wait(60), "clients could not ingest"
+            assert receiver.arrived.wait(30)  # a webhook delivery is in flight right now
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+            for client in clients:
+                client.join(timeout=30)
+        assert len(acked) >= 40
+        release.set()
+
+        with serve(db, "--retry-delays", "0,0,0") as (_, info):
+            summary = admin(info, "POST", "/settle")
+            assert summary["idle"] is True and summary["scheduled"] == 0, summary
+            with machine(info) as api:
+                for event_id in acked:
+                    response = api.get(f"/events/{event_id}")
+                    assert response.status_code == 200, event_id
+                    event = response.json()
+                    assert event["status"] == "completed", event
+                    assert (event["total_rules"], event["completed_count"]) == (2, 2), event
+                stored = api.get("/events?limit=200").json()["count"]
+            assert stored >= len(acked)
+            delivered = {json.loads(r.body)["uuid"] for r in receiver.on("/hook")}
+            assert set(acked) <= delivered
+            interrupted = admin(info, "GET", "/deliveries?integration_type=slack&limit=1000")
+            assert {d["event_id"] for d in interrupted["records"]} >= set(acked)
+
+
+def test_retry_delays_option_fails_a_delivery_quickly(tmp_path: Path) -> None:
+    with Receiver() as receiver:
+        receiver.replies["/down"] = Reply(503)
+        with serve(tmp_path / "retry.db", "--retry-delays", "0,0") as (_, info):
+            workspace = info["workspaces"][0]["id"]
+            with machine(info) as api:
+                hook = api.post(
+                    "/connections",
+                    json={
+                        "workspace": workspace,
+                        "type": "webhook",
+                        "name": "down",
+                        "metadata": {"url": receiver.url + "/down"},
+                    },
+                )
+                api.post(
+                    "/rules",
+                    json={
+                        "workspace": workspace,
+                        "event": "x",
+                        "connection": hook.json()["connection"]["id"],
+                        "metadata": {"action": "send_webhook"},
+                    },
+                )
+                created = api.post(
+                    "/events", json={"workspace": workspace, "event": "x", "payload": {"n": 1}}
+                ).json()["event"]
+                admin(info, "POST", "/settle")
+                event = api.get(f"/events/{created['id']}").json()
+        (state,) = event["rule_events"]
+        assert state["status"] == "failed" and state["attempt_count"] == 3
+        assert len(receiver.on("/down")) == 3
+
+
+def test_bad_retry_delays_is_refused() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "meshes_emulator",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--retry-delays",
+            "soon",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--retry-delays" in result.stderr and "bad retry delay" in result.stderr
