@@ -11,6 +11,7 @@ Order of decisions for an attempt (first one that answers wins):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,12 +90,18 @@ def decide_fault(emulator: Any, context: AttemptContext) -> Outcome | None:
     return hook(emulator, context) if hook is not None else None
 
 
+@functools.cache
+def generated_mapping(integration_type: str) -> dict[str, Any]:
+    """The generated default mapping of a type (cached; callers must not mutate it)."""
+    return default_mapping_schema(integration_type)
+
+
 def mapping_schema(emulator: Any, context: AttemptContext) -> Any:
     """The connection's stored default mapping, else the generated one."""
     from meshes_emulator.store import rules as rule_store
 
     stored = rule_store.get_mapping_schema(emulator.store, context.connection_id)
-    return stored if isinstance(stored, dict) else default_mapping_schema(context.integration_type)
+    return stored if isinstance(stored, dict) else generated_mapping(context.integration_type)
 
 
 def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.WebhookRequest:

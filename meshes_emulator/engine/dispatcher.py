@@ -82,6 +82,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._event_rows: dict[str, Row] = {}  # attempt id -> event row, claim to finish
 
     # -- loop-bound objects ---------------------------------------------------------------
     def _bind(self) -> asyncio.AbstractEventLoop:
@@ -159,6 +160,7 @@ class Dispatcher:
     def reset(self) -> None:
         """Forget in-flight work (the tables were emptied) and restore the default policy."""
         self.generation += 1
+        self._event_rows.clear()
         self.policy = self.default_policy
         self.webhook_timeout = webhook.DEFAULT_TIMEOUT
 
@@ -190,13 +192,15 @@ class Dispatcher:
     async def _run(self, item: Row) -> AttemptSummary | None:
         emulator = self.emulator
         generation = self.generation
+        # Only a webhook attempt spans two transactions; then `processing` must be visible.
+        io = item["integration_type"] == "webhook"
         with emulator.store.transaction():
-            context = self._claim(item)
+            context = self._claim(item, publish=io)
             if context is None:
                 return None
             decided = self._prepare(context)
             if isinstance(decided, Outcome):
-                return self._finish(context, decided)
+                return self._finish(context, decided, fresh=io)
         self.in_flight = context.rule_event["id"]
         try:
             outcome = await webhook.send_webhook(
@@ -216,11 +220,14 @@ class Dispatcher:
             self.emulator.capture("DISPATCHER", f"attempt {context.attempt_id}", exc)
             return Outcome(OutcomeCode.INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
 
-    def _claim(self, item: Row) -> AttemptContext | None:
-        """Start an attempt: attempt row, rule_event `processing`, event refreshed."""
+    def _claim(self, item: Row, publish: bool = True) -> AttemptContext | None:
+        """Start an attempt: attempt row, rule_event `processing` (and the event when `publish`).
+
+        `item` is the rule_event row just read from the queue (under the lock).
+        """
         db = self.emulator.store
-        rule_event = event_store.get_rule_event_by_id(db, item["id"])
-        if rule_event is None or rule_event["due_at"] is None:
+        rule_event = dict(item)
+        if rule_event["due_at"] is None:
             return None
         event = event_store.get_event_any_org(db, rule_event["event_id"])
         if event is None:
@@ -253,9 +260,11 @@ class Dispatcher:
             changes["started_at"] = now
         event_store.update_rule_event(db, rule_event["id"], changes)
         rule_event.update(changes)
-        refresh_event(db, event, now)
+        if publish:
+            refresh_event(db, event, now)
         connection = rule_store.get_connection_any_org(db, rule_event["connection_id"])
         payload_event = {**event, "payload": decode_json(event["payload"])}
+        self._event_rows[attempt_id] = event
         return AttemptContext(
             attempt_id=attempt_id,
             attempt_number=number,
@@ -268,11 +277,21 @@ class Dispatcher:
             generation=self.generation,
         )
 
-    def _finish(self, context: AttemptContext, outcome: Outcome) -> AttemptSummary | None:
-        """Record the outcome and move the rule_event and event on."""
+    def _finish(
+        self, context: AttemptContext, outcome: Outcome, fresh: bool = True
+    ) -> AttemptSummary | None:
+        """Record the outcome and move the rule_event and event on.
+
+        `fresh`: re-read the rows (another request may have changed them since the claim);
+        False only inside the claim's own transaction.
+        """
         db = self.emulator.store
-        rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
-        event = event_store.get_event_any_org(db, context.rule_event["event_id"])
+        cached = self._event_rows.pop(context.attempt_id, None)
+        if fresh or cached is None:
+            rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
+            event = event_store.get_event_any_org(db, context.rule_event["event_id"])
+        else:
+            rule_event, event = context.rule_event, cached
         if rule_event is None or event is None:
             return None
         now_dt = self.emulator.clock.now()
