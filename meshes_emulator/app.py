@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, error_body
+from meshes_emulator.exposure import ExposureMiddleware
 from meshes_emulator.http import json_response
 from meshes_emulator.routes import all_routes
 from meshes_emulator.services import fixtures, orgs
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=all_routes(),
-        middleware=[Middleware(CatchAllMiddleware)],
+        middleware=[Middleware(CatchAllMiddleware), Middleware(ExposureMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error_handler},
         lifespan=lifespan,
     )

@@ -37,14 +37,26 @@ def main() -> None:
 @click.option("--retry-delays", default=None,
               help="seconds between delivery attempts, e.g. '1,2,4', or 'realistic'")
 @click.option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
+@click.option("--admin-token", default=None, envvar="MESHES_EMULATOR_ADMIN_TOKEN",
+              help="token the admin API and dashboard require ('auto' draws one); drawn "
+              "automatically when --host is not a loopback address")
+@click.option("--no-admin", is_flag=True, help="switch the admin API and the dashboard off")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
-          clock_mode: str, retry_delays: str | None, as_json: bool) -> None:
+          clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
+          no_admin: bool) -> None:
     """Run the emulator until Ctrl-C."""
+    from meshes_emulator.exposure import admin_token_for
+
     creds = Settings.credentials_from_env()
+    try:
+        token = admin_token_for(host, admin_token, enabled=not no_admin)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--admin-token") from None
     settings = Settings(db_path=db_path, seed=seed, clock=clock_mode, fixtures=fixtures,
                         org_id=creds["org_id"], access_key=creds["access_key"],
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
-                        base_url=f"http://{_url_host(host)}:{port}")
+                        base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
+                        admin_enabled=not no_admin)
     _check_port(host, port)
     app = _build_app(settings)
     _run(app, host, port, as_json)
@@ -131,7 +143,7 @@ def _banner(emulator: Any, as_json: bool) -> str:
             "seed": emulator.ids.seed, "clock": emulator.clock.mode,
             "org_id": default["org_id"], "access_key": key["access_key"],
             "secret_key": key["secret_key"], "workspaces": default["workspaces"],
-            "organizations": organizations}
+            "organizations": organizations, **_admin_info(emulator)}
     if as_json:
         return json.dumps(info)
     lines = [
@@ -154,7 +166,33 @@ def _banner(emulator: Any, as_json: bool) -> str:
               f"  export MESHES_SECRET_KEY={key['secret_key']}"]
     if default["workspaces"]:
         lines.append(f"  export MESHES_PUBLISHABLE_KEY={default['workspaces'][0]['publishable_key']}")
-    return "\n".join(lines)
+    return "\n".join(lines + _admin_lines(emulator))
+
+
+def _admin_info(emulator: Any) -> dict[str, Any]:
+    settings = emulator.settings
+    mode = "off" if not settings.admin_enabled else "token" if settings.admin_token else "open"
+    return {"admin": mode, "admin_token": settings.admin_token}
+
+
+def _admin_lines(emulator: Any) -> list[str]:
+    """The admin token (exposed emulators) or the --no-admin notice, after the export block."""
+    settings = emulator.settings
+    if not settings.admin_enabled:
+        return ["", "  Admin API and dashboard: off (--no-admin)"]
+    if settings.admin_token is None:
+        return []
+    from meshes_emulator import defaults
+
+    token = settings.admin_token
+    lines = ["", f"  Admin token:  {token}",
+             "  (the admin API and the dashboard require it: header X-Meshes-Emulator-Token,",
+             f"   or open {emulator.base_url}/?admin_token={token})",
+             f"  export MESHES_EMULATOR_ADMIN_TOKEN={token}"]
+    if settings.secret_key in (None, defaults.DEFAULT_SECRET_KEY):
+        lines += ["  Note: the machine key above is the public default; set MESHES_ORG_ID,",
+                  "  MESHES_ACCESS_KEY and MESHES_SECRET_KEY to your own on a shared host."]
+    return lines
 
 
 def _fail(message: str) -> None:

@@ -25,6 +25,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     base_url: str = "http://127.0.0.1:8787"
     admin_token: str | None = None
+    admin_enabled: bool = True  # False: /_emulator/* and the dashboard answer 404 (--no-admin)
     background_dispatcher: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

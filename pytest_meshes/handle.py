@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Generator
 from typing import Any
@@ -43,11 +44,14 @@ class MachineAuth(httpx.Auth):
 class MeshesServer:
     """A running emulator: base URL, the default organization's credentials, and helpers."""
 
-    def __init__(self, url: str, app: Any = None) -> None:
+    def __init__(self, url: str, app: Any = None, admin_token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.api_url = self.url + "/api/v1"
         self.app = app
-        self._admin = httpx.Client(base_url=self.url, timeout=30)
+        # An exposed emulator (serve --host 0.0.0.0) wants its admin token on /_emulator/*.
+        token = admin_token or os.environ.get("MESHES_EMULATOR_ADMIN_TOKEN")
+        headers = {"X-Meshes-Emulator-Token": token} if token else {}
+        self._admin = httpx.Client(base_url=self.url, timeout=30, headers=headers)
         self.refresh_credentials()
 
     # -- credentials ----------------------------------------------------------------------
