@@ -350,10 +350,16 @@
     if (!EMBED) refreshClockLabel();
   }
 
-  function schedulePoll(renderId, needed) {
+  // Refresh part of a page while deliveries are still moving: 2 s, slowing down to 10 s.
+  function poll(renderId, round, refresh) {
     clearTimeout(state.pollTimer);
-    if (!needed) return;
-    state.pollTimer = setTimeout(() => { if (renderId === state.renderId) route(); }, POLL_MS);
+    const delay = Math.min(POLL_MS * Math.pow(1.5, round), 10000);
+    state.pollTimer = setTimeout(async () => {
+      if (renderId !== state.renderId) return;
+      try {
+        if (await refresh()) poll(renderId, round + 1, refresh);
+      } catch (error) { /* a failed refresh stops polling; the notice tells about auth */ }
+    }, delay);
   }
 
   // Workspace scope for lists: the session's workspace, or the one picked in the dashboard.
@@ -385,8 +391,9 @@
     }
     if (can.page("events")) {
       const page = await api("/workspaces/" + ws() + "/events?limit=5");
+      const details = await loadDetails(page.records);
       if (renderId !== state.renderId) return;
-      parts.push(h("h2", { text: "Recent events" }), eventsTable(page.records, {}));
+      parts.push(h("h2", { text: "Recent events" }), eventsTable(page.records, details));
     }
     setView(parts);
   }
@@ -473,20 +480,32 @@
     return el;
   }
 
-  async function renderEvents(renderId) {
-    const page = await api("/workspaces/" + ws() + "/events?limit=25");
+  async function loadDetails(events) {
     const details = {};
-    await Promise.all(page.records.map((e) =>
+    await Promise.all(events.map((e) =>
       api("/events/" + encodeURIComponent(e.id)).then((d) => { details[e.id] = d; }).catch(() => null)));
+    return details;
+  }
+
+  async function renderEvents(renderId) {
+    const wrap = h("div", { id: "events-wrap" });
+    const status = h("span", { class: "muted", id: "events-status" });
+    const refresh = async () => {
+      const page = await api("/workspaces/" + ws() + "/events?limit=25");
+      const details = await loadDetails(page.records);
+      if (renderId !== state.renderId) return false;
+      const moving = Object.values(details).some((d) => TERMINAL.indexOf(d.status) < 0);
+      wrap.replaceChildren(eventsTable(page.records, details));
+      status.textContent = moving ? "Deliveries in progress: refreshing…" : "";
+      reportSize();
+      return moving;
+    };
+    const moving = await refresh();
     if (renderId !== state.renderId) return;
-    const moving = Object.values(details).some((d) => TERMINAL.indexOf(d.status) < 0);
-    const parts = [h("h1", { text: "Events" }),
-      h("div", { class: "toolbar" }, h("button", { id: "reload", onclick: () => route(), text: "Reload" }),
-        h("span", { class: "muted", text: moving ? "Deliveries in progress: refreshing…" : "" }))];
-    if (can.operate()) parts.push(sendEventForm());
-    parts.push(eventsTable(page.records, details));
-    setView(parts);
-    schedulePoll(renderId, moving);
+    setView(h("h1", { text: "Events" }),
+      h("div", { class: "toolbar" }, h("button", { id: "reload", onclick: () => route(), text: "Reload" }), status),
+      can.operate() ? sendEventForm() : null, wrap);
+    if (moving) poll(renderId, 0, refresh);
   }
 
   function sendEventForm() {
@@ -558,19 +577,8 @@
     route();
   }
 
-  async function renderEventDetail(eventId, renderId) {
-    const event = await api("/events/" + encodeURIComponent(eventId));
-    const cards = await Promise.all((event.rule_events || []).map((re) => ruleEventCard(eventId, re)));
-    if (renderId !== state.renderId) return;
-    const payloadBox = h("div", { id: "payload" });
-    if (can.payload()) {
-      payloadBox.appendChild(h("button", { text: "Show payload", onclick: async () => {
-        try { const body = await api("/events/" + encodeURIComponent(eventId) + "/payload"); payloadBox.replaceChildren(h("pre", { text: JSON.stringify(body.payload, null, 2) })); }
-        catch (err) { payloadBox.replaceChildren(h("p", { class: "muted", text: err.message })); }
-        reportSize();
-      } }));
-    }
-    const header = h("dl", { class: "kv" },
+  function eventHeader(event) {
+    return h("dl", { class: "kv", id: "event-head" },
       h("dt", { text: "Status" }), h("dd", null, badge(event.status)),
       h("dt", { text: "Resource" }), h("dd", { text: (event.resource || "global") + (event.resource_id ? "/" + event.resource_id : "") }),
       h("dt", { text: "Deliveries" }), h("dd", { text: (event.completed_count || 0) + " completed · " + (event.failed_count || 0) + " failed · " + (event.total_rules || 0) + " rule(s)" }),
@@ -579,14 +587,40 @@
       h("dt", { text: "Finished" }), h("dd", { text: fmtTime(event.completed_at) }),
       h("dt", { text: "Created by" }), h("dd", { class: "mono", text: event.created_by }),
       h("dt", { text: "Id" }), h("dd", { class: "mono", text: event.id }));
-    const toolbar = h("div", { class: "toolbar" }, h("button", { id: "reload", onclick: () => route(), text: "Reload" }));
-    if (can.operate() && TERMINAL.indexOf(event.status) < 0) {
-      toolbar.appendChild(h("button", { text: "Cancel event", onclick: () => act("/events/" + encodeURIComponent(eventId) + "/cancel") }));
+  }
+
+  async function renderEventDetail(eventId, renderId) {
+    const id = encodeURIComponent(eventId);
+    const head = h("div");
+    const deliveries = h("div", { id: "deliveries" });
+    const actions = h("span");
+    const refresh = async () => {
+      const event = await api("/events/" + id);
+      const cards = await Promise.all((event.rule_events || []).map((re) => ruleEventCard(eventId, re)));
+      if (renderId !== state.renderId) return false;
+      const moving = TERMINAL.indexOf(event.status) < 0;
+      head.replaceChildren(eventHeader(event));
+      deliveries.replaceChildren.apply(deliveries, cards.length ? cards : [empty("No rule matched this event.")]);
+      actions.replaceChildren();
+      if (can.operate() && moving) actions.appendChild(h("button", { text: "Cancel event", onclick: () => act("/events/" + id + "/cancel") }));
+      reportSize();
+      return { event: event, moving: moving };
+    };
+    const first = await refresh();
+    if (!first || renderId !== state.renderId) return;
+    const payloadBox = h("div", { id: "payload" });
+    if (can.payload()) {
+      payloadBox.appendChild(h("button", { text: "Show payload", onclick: async () => {
+        try { const body = await api("/events/" + id + "/payload"); payloadBox.replaceChildren(h("pre", { text: JSON.stringify(body.payload, null, 2) })); }
+        catch (err) { payloadBox.replaceChildren(h("p", { class: "muted", text: err.message })); }
+        reportSize();
+      } }));
     }
     setView(h("p", null, h("a", { href: "#/events", text: "← Events" })),
-      h("h1", { id: "event-title", text: event.event }), header, toolbar, payloadBox,
-      h("h2", { text: "Deliveries" }), cards.length ? cards : empty("No rule matched this event."));
-    schedulePoll(renderId, TERMINAL.indexOf(event.status) < 0);
+      h("h1", { id: "event-title", text: first.event.event }), head,
+      h("div", { class: "toolbar" }, h("button", { id: "reload", onclick: () => route(), text: "Reload" }), actions),
+      payloadBox, h("h2", { text: "Deliveries" }), deliveries);
+    if (first.moving) poll(renderId, 0, async () => { const next = await refresh(); return Boolean(next && next.moving); });
   }
 
   // ------------------------------------------------------------------ local-only pages
@@ -617,20 +651,19 @@
   }
 
   async function renderDeliveries(renderId) {
-    const result = await optional("/_emulator/deliveries?limit=100");
+    const query = state.workspaceId ? "?workspace=" + ws() : "";
+    const result = await optional("/_emulator/deliveries" + query);
     if (renderId !== state.renderId) return;
     if (!result.ok) { setView(h("h1", { text: "Delivery sinks" }), empty("This emulator does not expose delivery sinks (HTTP " + result.status + ").")); return; }
-    const list = records(result.body);
-    const rows = list.map((d) => {
-      const request = d.request || {};
-      return {
-        item: d, cells: [fmtTime(d.created_at), d.integration_type || d.type || "—", short(d.connection_id || d.connection),
-          h("code", { text: (request.method || "") + " " + (request.url || request.action || d.action || "") }),
-          h("details", null, h("summary", { text: "body" }), h("pre", { text: JSON.stringify(request.body !== undefined ? request.body : d, null, 2) }))],
-      };
-    });
-    setView(h("h1", { text: "Delivery sinks" }), h("p", { class: "muted", text: "What the emulator's simulated destinations received." }),
-      rows.length ? table(["Received", "Integration", "Connection", "Request", ""], rows) : empty("Nothing delivered yet."));
+    const list = records(result.body).slice().reverse();  // newest first
+    const rows = list.map((d) => ({
+      item: d, cells: [fmtTime(d.created_at), h("strong", { text: d.integration_type || "—" }), d.action || "—",
+        badge(d.outcome_code || "—", d.outcome_code === "delivered" ? "ok" : "bad"),
+        d.event_id ? h("a", { href: "#/events/" + d.event_id, text: short(d.event_id) }) : "—",
+        h("details", null, h("summary", { text: "request" }), h("pre", { text: typeof d.request === "string" ? d.request : JSON.stringify(d.request, null, 2) }))],
+    }));
+    setView(h("h1", { text: "Delivery sinks" }), h("p", { class: "muted", text: "What each connection sent, or would have sent, for this workspace." }),
+      rows.length ? table(["Sent", "Integration", "Action", "Outcome", "Event", ""], rows) : empty("Nothing delivered yet."));
   }
 
   async function renderFaults(renderId) {
