@@ -141,10 +141,10 @@ class Dispatcher:
         if self.emulator.clock.mode == "manual":
             return None
         now = self.emulator.clock.now()
-        stats = event_store.queue_stats(self.emulator.store, isoformat(now))
-        if not stats.get("next_due"):
+        next_due = event_store.next_due_time(self.emulator.store)
+        if not next_due:
             return MAX_IDLE_WAIT
-        delay: float = (parse_instant(stats["next_due"]) - now).total_seconds()
+        delay: float = (parse_instant(next_due) - now).total_seconds()
         return min(MAX_IDLE_WAIT, max(0.001, delay))
 
     async def stop(self) -> None:
@@ -399,12 +399,13 @@ class Dispatcher:
         """Queue state for /_emulator/idle."""
         now = isoformat(self.emulator.clock.now())
         stats = event_store.queue_stats(self.emulator.store, now)
-        busy = self.in_flight is not None or (self._lock is not None and self._lock.locked())
+        in_flight = 1 if self.in_flight is not None else 0
+        busy = in_flight or (self._lock is not None and self._lock.locked())
         return {
-            "idle": not busy and stats["due_now"] == 0 and stats["processing"] == 0,
-            "in_flight": stats["processing"],
+            "idle": not busy and stats["due_now"] == 0,
+            "in_flight": in_flight,
             "due_now": stats["due_now"],
-            "scheduled": stats["scheduled"] or 0,
+            "scheduled": stats["scheduled"],
             "next_due": stats["next_due"],
             "now": now,
         }

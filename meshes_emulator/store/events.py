@@ -95,18 +95,25 @@ def next_due(store: Store, until: str) -> Row | None:
 
 
 def queue_stats(store: Store, now: str) -> Row:
-    """How many rule_events are scheduled, due now, in flight, and the next due time."""
+    """How many rule_events are scheduled, how many are due now, and the next due time.
+
+    Uses only the partial index on `due_at` (no table scan).
+    """
     row = store.one(
         "SELECT COUNT(*) AS scheduled, "
         "SUM(CASE WHEN due_at <= ? THEN 1 ELSE 0 END) AS due_now, MIN(due_at) AS next_due "
         "FROM rule_events WHERE due_at IS NOT NULL",
         [now],
     )
-    processing = store.one("SELECT COUNT(*) AS n FROM rule_events WHERE status = 'processing'")
     result: Row = dict(row or {})
+    result["scheduled"] = result.get("scheduled") or 0
     result["due_now"] = result.get("due_now") or 0
-    result["processing"] = processing["n"] if processing else 0
     return result
+
+
+def next_due_time(store: Store) -> str | None:
+    row = store.one("SELECT MIN(due_at) AS next_due FROM rule_events WHERE due_at IS NOT NULL")
+    return None if row is None else row["next_due"]
 
 
 # -- attempts --------------------------------------------------------------------------------
