@@ -43,9 +43,12 @@ EVENT = "bench.signup"
 RULES = [
     ("slack", {}, {"action": "send_message", "id": "C1", "template": "Hello {{first_name}}"}),
     ("hubspot", {}, {"action": "add_to_list", "id": "42"}),
-    ("mailchimp", {"api_key": "bench-key-us6", "data_center": "us6"},
-     {"action": "add_to_list", "id": "aud1"}),
-]  # fmt: skip
+    (
+        "mailchimp",
+        {"api_key": "bench-key-us6", "data_center": "us6"},
+        {"action": "add_to_list", "id": "aud1"},
+    ),
+]
 
 
 def payload(n: int) -> dict[str, Any]:
@@ -53,8 +56,17 @@ def payload(n: int) -> dict[str, Any]:
 
 
 def start_server(directory: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    command = [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json",
-               "--db", f"{directory}/ingest.db"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "meshes_emulator",
+        "serve",
+        "--port",
+        "0",
+        "--json",
+        "--db",
+        f"{directory}/ingest.db",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -68,18 +80,24 @@ def setup(info: dict[str, Any]) -> None:
     auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
     with httpx.Client(base_url=info["api_url"], auth=auth, trust_env=False) as api:
         for kind, metadata, rule_metadata in RULES:
-            created = api.post("/connections", json={"workspace": workspace, "type": kind,
-                                                     "name": kind, "metadata": metadata})  # fmt: skip
+            created = api.post(
+                "/connections",
+                json={"workspace": workspace, "type": kind, "name": kind, "metadata": metadata},
+            )
             created.raise_for_status()
-            rule = api.post("/rules", json={"workspace": workspace, "event": EVENT,
-                                            "connection": created.json()["connection"]["id"],
-                                            "metadata": rule_metadata})  # fmt: skip
+            rule = api.post(
+                "/rules",
+                json={
+                    "workspace": workspace,
+                    "event": EVENT,
+                    "connection": created.json()["connection"]["id"],
+                    "metadata": rule_metadata,
+                },
+            )
             rule.raise_for_status()
 
 
-async def rate(
-    count: int, concurrency: int, make: Callable[[int], Awaitable[int]]
-) -> float:
+async def rate(count: int, concurrency: int, make: Callable[[int], Awaitable[int]]) -> float:
     """Run `make(i)` for i < count with `concurrency` workers; return units per second."""
     queue = iter(range(count))
     units = 0
@@ -103,8 +121,9 @@ async def main_async(args: argparse.Namespace, info: dict[str, Any]) -> None:
     key = info["workspaces"][0]["publishable_key"]
     auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=info["base_url"], limits=limits, trust_env=False,
-                                 headers={"X-Meshes-Publishable-Key": key}) as client:  # fmt: skip
+    async with httpx.AsyncClient(
+        base_url=info["base_url"], limits=limits, trust_env=False, headers={"X-Meshes-Publishable-Key": key}
+    ) as client:
         counter = 0
 
         async def health(_: int) -> int:
@@ -115,8 +134,7 @@ async def main_async(args: argparse.Namespace, info: dict[str, Any]) -> None:
         async def single(_: int) -> int:
             nonlocal counter
             counter += 1
-            response = await client.post("/api/v1/events",
-                                         json={"event": EVENT, "payload": payload(counter)})  # fmt: skip
+            response = await client.post("/api/v1/events", json={"event": EVENT, "payload": payload(counter)})
             assert response.status_code == 201, response.text
             return 1
 
@@ -162,8 +180,10 @@ async def main_async(args: argparse.Namespace, info: dict[str, Any]) -> None:
 
     trivial = statistics.median(results["trivial"])
     print(summary("trivial GET /_emulator/health", results["trivial"], "req/s"))
-    for name, label in (("single", "single ingest POST /events"),
-                        ("bulk", "bulk ingest POST /events/bulk (x100)")):  # fmt: skip
+    for name, label in (
+        ("single", "single ingest POST /events"),
+        ("bulk", "bulk ingest POST /events/bulk (x100)"),
+    ):
         print(summary(label, results[name], "ev/s"))
         print(f"{'':<44} ratio to trivial {statistics.median(results[name]) / trivial:8.3f}")
     print(summary("trivial round trip", rtt))
@@ -178,8 +198,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
-    print(f"machine: {machine()}; {args.rounds} rounds, {args.requests} requests, "
-          f"concurrency {args.concurrency}, 3 simulated rules per event")  # fmt: skip
+    print(
+        f"machine: {machine()}; {args.rounds} rounds, {args.requests} requests, "
+        f"concurrency {args.concurrency}, 3 simulated rules per event"
+    )
     with tempfile.TemporaryDirectory() as directory:
         process, info = start_server(directory)
         try:
