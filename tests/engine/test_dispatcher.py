@@ -18,6 +18,7 @@ from meshes_emulator.engine.dispatcher import INTERRUPTED, Dispatcher
 from meshes_emulator.engine.dispatcher import get as get_dispatcher
 from pytest_meshes.handle import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
+from tests.engine.aio import run_async
 from tests.engine.webhook_receiver import Receiver, Reply
 
 WS = DEFAULT_WORKSPACE_ID
@@ -77,7 +78,7 @@ def run(test: Callable[[Harness], Awaitable[None]], db: str = ":memory:", backgr
             finally:
                 await harness.dispatcher.stop()
 
-    asyncio.run(main())
+    run_async(main())
     assert app.state.emulator.errors == []
     app.state.emulator.store.close()
 

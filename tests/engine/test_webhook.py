@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -17,6 +16,7 @@ import pytest
 
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.outcomes import Outcome
+from tests.engine.aio import run_async
 from tests.engine.webhook_receiver import Receiver, Reply
 
 SENT = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
@@ -39,7 +39,7 @@ def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
         async with httpx.AsyncClient(trust_env=False) as client:
             return await webhook.send_webhook(client, request, timeout)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def test_wrapped_envelope() -> None:
