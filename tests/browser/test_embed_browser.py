@@ -20,8 +20,9 @@ from pytest_meshes import MeshesServer
 from tests.browser.conftest import HostSite
 from tests.sessions.helpers import connection, emit, mint, move_clock, rule
 
-pytest.importorskip("playwright.sync_api", reason="playwright is not installed: run scripts/install-browser")
-from playwright.sync_api import expect  # noqa: E402
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright is not installed: run scripts/install-browser")
+expect = sync_api.expect
 
 HOST_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Host app</title></head>
@@ -176,6 +177,16 @@ def test_local_dashboard(page: Any, api: httpx.Client, meshes_server: MeshesServ
     page.locator('#topbar a[data-page="events"]').click()
     row = page.locator(f'tr[data-event-id="{created["id"]}"]')
     expect(row.locator(".badge", has_text="hubspot: completed")).to_be_visible()
+    page.locator('#topbar a[data-page="rules"]').click()
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("table tbody tr", has_text="add_to_list")).to_contain_text("CRM")
+    page.locator('#topbar a[data-page="connections"]').click()
+    crm = page.locator("table tbody tr", has_text="CRM")
+    expect(crm).to_contain_text("hubspot")
+    crm.get_by_role("link", name="Mappings").click()
+    expect(page.locator("h1")).to_have_text("Mappings · CRM")
+    expect(page.locator("table tbody tr").first).to_be_visible()
+    page.screenshot(path=str(artifacts / "dashboard-mappings.png"), full_page=True)
     page.locator('#topbar a[data-page="deliveries"]').click()
     sink = page.locator("table tbody tr", has_text="hubspot")
     expect(sink).to_contain_text("add_to_list")
