@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
 from meshes_emulator import Settings, create_app, defaults
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
+from tests.engine.aio import run_async
 
 
 def assert_error(response: httpx.Response, status: int, name: str) -> dict[str, object]:
@@ -114,7 +113,7 @@ def test_unexpected_exception_is_a_500_in_shape_and_is_captured(
             return await client.get("/api/v1/workspaces",
                                     headers={"Authorization": f"Bearer {token}"})
 
-    response = asyncio.run(call())
+    response = run_async(call())
     assert_error(response, 500, "InternalServerError")
     assert "boom" not in response.text  # no internals leak to the client
     assert [e.error for e in emulator.errors] == ["RuntimeError('boom')"]
