@@ -14,6 +14,9 @@ from meshes_emulator.errors import BadRequest, PayloadTooLarge, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 JSON_TYPES = ("application/json", "application/merge-patch+json", "text/json")
+# Deeper documents are refused with 400: orjson parses up to 1024 levels but writes only ~254,
+# so anything deeper could be accepted and then never stored or answered (docs/reliability.md).
+MAX_JSON_DEPTH = 128
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -26,7 +29,7 @@ async def read_body(request: Request) -> bytes:
     """The raw body, refused with 413 past the emulator's size limit."""
     limit: int = request.app.state.emulator.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -49,9 +52,27 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
     if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise BadRequest(detail="Content-Type must be application/json")
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(detail=f"Malformed JSON body: {exc}") from None
+    # a body with few brackets cannot nest deeply: skip the walk (bytes.count runs in C)
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and too_deep(data, MAX_JSON_DEPTH):
+        raise BadRequest(detail=f"JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than `limit` levels (iterative: no recursion)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+    return False
 
 
 def validate(model: type[M], data: Any) -> M:

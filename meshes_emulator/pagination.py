@@ -7,6 +7,7 @@ seen, base64url-encoded, so page N costs the same as page 1.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ from meshes_emulator.errors import ValidationFailed
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 SMALL_LIST_LIMIT = 20  # workspaces, connections, rules, integrations (GO fixtures show 20)
+# ASCII digits only (str.isdigit() also takes superscripts and other scripts' digits),
+# and short enough to stay inside SQLite's 64-bit integers.
+_LIMIT_RE = re.compile(r"[0-9]{1,4}")
+_CURSOR_RE = re.compile(r"r([0-9]{1,18})")
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ def page_request(request: Request, default_limit: int = DEFAULT_LIMIT) -> PageRe
     raw_limit = request.query_params.get("limit")
     limit = default_limit
     if raw_limit is not None:
-        if not raw_limit.strip().isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not _LIMIT_RE.fullmatch(raw_limit.strip()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ValidationFailed([{"param": "limit", "msg": "must be an integer from 1 to 200"}])
         limit = int(raw_limit)
     cursor = request.query_params.get("cursor")
@@ -47,9 +52,10 @@ def encode_cursor(rowid: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("r") or not text[1:].isdigit():
+        match = _CURSOR_RE.fullmatch(text)
+        if match is None:
             raise ValueError(cursor)
-        return int(text[1:])
+        return int(match.group(1))
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed([{"param": "cursor", "msg": "is not a valid cursor"}]) from None
 

@@ -51,7 +51,7 @@ async def list_deliveries(request: Request) -> Response:
     limit = MAX_DELIVERIES
     if query.get("limit") is not None:
         raw = query["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DELIVERIES:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_DELIVERIES:
             raise ValidationFailed([{"param": "limit", "msg": "must be an integer from 1 to 1000"}])
         limit = int(raw)
     rows = event_store.list_deliveries(emulator.store, filters, limit)
