@@ -112,6 +112,7 @@ def test_embedded_events_page(page: Any, api: httpx.Client, meshes_server: Meshe
     assert frame is not None
     assert "launch=" not in frame.url  # the launch token is dropped from the address
     assert frame.evaluate("window.__meshes.messages.received")[0]["origin"] == host_site.origin
+    assert frame.evaluate("window.__meshes.state.refreshIn") == 1800 - 60  # token-refresh schedule
     page.wait_for_function(
         "document.getElementById('embed').getBoundingClientRect().height >= 480")
     page.screenshot(path=str(artifacts / "embed-events.png"), full_page=True)

@@ -128,6 +128,7 @@
     // from now on the browser's clock: the two clocks need not agree.
     const lifetime = Math.max(1, (claims.exp || 0) - (claims.iat || 0));
     const refreshIn = lifetime > 120 ? lifetime - 60 : lifetime / 2;
+    state.refreshIn = refreshIn;
     state.refreshTimer = setTimeout(() => postToHost({ type: "meshes:token-refresh" }), refreshIn * 1000);
     state.expiryTimer = setTimeout(() => expire("Session token expired"), lifetime * 1000);
     const waiters = state.tokenWaiters.splice(0);
