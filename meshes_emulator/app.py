@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the emulator app: open the database, migrate, bootstrap, load fixtures."""
     settings = settings or Settings()
     emulator = Emulator.from_settings(settings)
+    continue_ids_after_restart(emulator)
     _install_extensions(emulator)
     orgs.bootstrap(emulator)
     load_new_fixtures(emulator)
@@ -46,6 +47,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.emulator = emulator
     return app
+
+
+def continue_ids_after_restart(emulator: Emulator) -> None:
+    """On an existing database, draw ids from a fresh stream so none is issued twice."""
+    store = emulator.store
+    if org_store.get_meta(store, "bootstrapped") is None:
+        return  # a fresh database: the seed's own stream
+    restarts = int(org_store.get_meta(store, "restarts") or 0) + 1
+    with store.transaction():
+        org_store.set_meta(store, "restarts", str(restarts))
+    emulator.ids.restart(restarts)
 
 
 def load_new_fixtures(emulator: Emulator) -> None:

@@ -28,6 +28,14 @@ class IdFactory:
             self.seed = seed
         self._rng = random.Random(f"ids:{self.seed}")
 
+    def restart(self, count: int) -> None:
+        """Continue on the stream of the `count`-th restart of an existing database.
+
+        A restarted emulator must not re-issue the ids of its first run (they are in the
+        database); each restart gets its own reproducible stream.
+        """
+        self._rng = random.Random(f"ids:{self.seed}:restart:{count}")
+
     def uuid(self) -> str:
         """A random (version 4) UUID string from the seeded generator."""
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))

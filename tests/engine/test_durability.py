@@ -222,3 +222,28 @@ def test_bad_retry_delays_is_refused() -> None:
     )
     assert result.returncode == 2
     assert "--retry-delays" in result.stderr and "bad retry delay" in result.stderr
+
+
+def test_a_restarted_emulator_keeps_issuing_new_ids(tmp_path: Path) -> None:
+    """Same seed, same database, several starts: ids never repeat, ingestion keeps working."""
+    from meshes_emulator import Settings, create_app
+    from meshes_emulator.defaults import DEFAULT_PUBLISHABLE_KEY
+    from tests.engine.aio import run_async
+
+    db = str(tmp_path / "restart.db")
+    seen: list[str] = []
+
+    async def ingest(app: Any) -> None:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}
+        async with httpx.AsyncClient(transport=transport, base_url="http://e", headers=headers) as c:
+            for n in range(5):
+                response = await c.post("/api/v1/events", json={"event": "a", "payload": {"n": n}})
+                assert response.status_code == 201, response.text
+                seen.append(response.json()["event"]["id"])
+
+    for _ in range(3):
+        app = create_app(Settings(db_path=db, background_dispatcher=False))
+        run_async(ingest(app))
+        app.state.emulator.store.close()
+    assert len(set(seen)) == 15
