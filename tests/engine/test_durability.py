@@ -202,6 +202,44 @@ def test_retry_delays_option_fails_a_delivery_quickly(tmp_path: Path) -> None:
         assert len(receiver.on("/down")) == 3
 
 
+def test_background_worker_retries_on_the_system_clock(tmp_path: Path) -> None:
+    """No settle: the worker wakes when each retry falls due and the delivery ends failed."""
+    with Receiver() as receiver:
+        receiver.replies["/down"] = Reply(500)
+        with serve(tmp_path / "worker.db", "--retry-delays", "0.1,0.2") as (_, info):
+            workspace = info["workspaces"][0]["id"]
+            with machine(info) as api:
+                hook = api.post(
+                    "/connections",
+                    json={
+                        "workspace": workspace,
+                        "type": "webhook",
+                        "name": "down",
+                        "metadata": {"url": receiver.url + "/down"},
+                    },
+                )
+                api.post(
+                    "/rules",
+                    json={
+                        "workspace": workspace,
+                        "event": "x",
+                        "connection": hook.json()["connection"]["id"],
+                        "metadata": {"action": "send_webhook"},
+                    },
+                )
+                created = api.post(
+                    "/events", json={"workspace": workspace, "event": "x", "payload": {"n": 1}}
+                ).json()["event"]
+                assert receiver.wait_for("/down", 3)
+                admin(info, "POST", "/settle")  # waits for the third attempt to be recorded
+                event = api.get(f"/events/{created['id']}").json()
+    assert event["status"] == "failed"
+    (state,) = event["rule_events"]
+    assert state["attempt_count"] == 3 and state["last_error"].startswith("rejected_server_error")
+    times = [json.loads(r.body)["time_sent"] for r in receiver.on("/down")]
+    assert times[1] - times[0] >= 100 and times[2] - times[1] >= 200
+
+
 def test_bad_retry_delays_is_refused() -> None:
     result = subprocess.run(
         [

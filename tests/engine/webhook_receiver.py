@@ -31,6 +31,7 @@ class Receiver:
         self.requests: list[Received] = []
         self.replies: dict[str, Reply] = {}
         self.arrived = threading.Event()  # set whenever a request comes in
+        self._count = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +42,8 @@ class Receiver:
                 body = self.rfile.read(length) if length else b""
                 receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
                 receiver.arrived.set()
+                with receiver._count:
+                    receiver._count.notify_all()
                 reply = receiver.replies.get(self.path.split("?")[0], Reply())
                 if reply.block is not None:
                     reply.block.wait(10)
@@ -65,6 +68,11 @@ class Receiver:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def wait_for(self, path: str, count: int, timeout: float = 30) -> bool:
+        """Block until `count` requests reached `path` (False on timeout)."""
+        with self._count:
+            return self._count.wait_for(lambda: len(self.on(path)) >= count, timeout)
 
     def on(self, path: str) -> list[Received]:
         """The requests received on `path`."""
