@@ -105,7 +105,7 @@ def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> P
             audience=AUDIENCE,
             issuer=ISSUER_PREFIX + kid,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "iss", "aud", "org"]},
+            options={"require": ["exp", "iat", "iss", "aud", "org"], "strict_aud": True},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from meshes_emulator.catalog.credentials import _is_secret_header
 from meshes_emulator.engine import outcomes
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 
@@ -250,6 +251,8 @@ def build_request(metadata: Mapping[str, Any], event: Mapping[str, Any], sent_at
         headers.update(_raw_headers(event, sent_at))
     for item in metadata.get("headers") or []:
         headers[item["name"]] = item["value"]
+        if _is_secret_header(item):  # masked in records like the connection masks it
+            secret_headers.add(str(item["name"]).lower())
     scheme = str(metadata.get("auth_scheme") or "none").lower()
     if scheme == "basic":
         pair = f"{metadata['basic_username']}:{metadata['basic_password']}".encode()
