@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -39,6 +40,10 @@ from meshes_emulator.store import events as event_store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, decode_json, encode_json
 
+# Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5), so
+# they do not draw from the shared id stream: the ids of events and rule_events then do not
+# depend on how background attempts interleave with requests.
+ID_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")
 INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
 MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
 
@@ -236,7 +241,7 @@ class Dispatcher:
         now = isoformat(now_dt)
         number = int(rule_event["attempt_count"]) + 1
         trigger = rule_event.get("next_trigger") or "scheduled"
-        attempt_id = self.emulator.ids.uuid()
+        attempt_id = derived_id(rule_event["id"], "attempt", number)
         event_store.insert_attempt(
             db,
             {
@@ -356,7 +361,7 @@ class Dispatcher:
         event_store.insert_delivery(
             self.emulator.store,
             {
-                "id": self.emulator.ids.uuid(),
+                "id": derived_id(context.attempt_id, "delivery"),
                 "attempt_id": context.attempt_id,
                 "rule_event_id": rule_event["id"],
                 "org_id": rule_event["org_id"],
@@ -409,6 +414,11 @@ class Dispatcher:
             "next_due": stats["next_due"],
             "now": now,
         }
+
+
+def derived_id(*parts: object) -> str:
+    """A stable UUID (v5) for an engine record, from the ids it belongs to."""
+    return str(uuid.uuid5(ID_NAMESPACE, ":".join(str(part) for part in parts)))
 
 
 def get(emulator: Any) -> Dispatcher:
