@@ -120,7 +120,10 @@ def parse_event(item: Any, prefix: str = "") -> EventIn | list[Problem]:
         problems.append({"param": prefix + "workspace", "msg": "must be a UUID"})
     if problems:
         return problems
-    payload_json = orjson.dumps(item["payload"]).decode()
+    try:
+        payload_json = orjson.dumps(item["payload"]).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return [{"param": prefix + "payload", "msg": "is nested too deeply (at most 250 levels)"}]
     if len(payload_json) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeProblem(f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
     return EventIn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -117,6 +118,34 @@ def test_create_body_errors(ingest: httpx.Client) -> None:
     assert ingest.post("/events").status_code == 400
     bad = ingest.post("/events", content=b"{", headers={"content-type": "application/json"})
     assert bad.status_code == 400
+
+
+def test_deeply_nested_payload_is_refused(ingest: httpx.Client) -> None:
+    nested: dict[str, Any] = {"x": 1}
+    for _ in range(300):
+        nested = {"a": nested}
+    body = json.dumps({"event": "a", "payload": nested})
+    response = ingest.post("/events", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert "nested" in response.json()["error"]["message"]
+    from meshes_emulator.schemas.events import parse_event
+
+    assert parse_event({"event": "a", "payload": nested}) == [
+        {"param": "payload", "msg": "is nested too deeply (at most 250 levels)"}
+    ]
+
+
+def test_other_org_cannot_see_or_delete(
+    api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer
+) -> None:
+    emit(ingest)
+    slack = create_connection(api, meshes_server.workspace_id or "", "slack")
+    rule = create_rule(api, meshes_server.workspace_id or "", slack["id"], action="send_message")
+    other, _ = other_org_client(meshes_server)
+    with other:
+        assert other.get("/events").json()["records"] == []
+        assert other.delete(f"/rules/{rule['id']}").status_code == 404
+    assert api.get(f"/rules/{rule['id']}").status_code == 200
 
 
 def test_payload_too_large(ingest: httpx.Client) -> None:
