@@ -282,9 +282,7 @@ class Dispatcher:
             generation=self.generation,
         )
 
-    def _finish(
-        self, context: AttemptContext, outcome: Outcome, fresh: bool = True
-    ) -> AttemptSummary | None:
+    def _finish(self, context: AttemptContext, outcome: Outcome, fresh: bool = True) -> AttemptSummary | None:
         """Record the outcome and move the rule_event and event on.
 
         `fresh`: re-read the rows (another request may have changed them since the claim);
