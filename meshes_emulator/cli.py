@@ -36,6 +36,9 @@ def main() -> None:
               type=click.Choice(["system", "manual"]), help="system time or a manual clock")
 @click.option("--retry-delays", default=None,
               help="seconds between delivery attempts, e.g. '1,2,4', or 'realistic'")
+@click.option("--fault", "faults", multiple=True,
+              help="a delivery or API fault (repeatable; JSON, or compact such as "
+              "'integration_type=hubspot,status=503,first=2'; see docs/behaviour-faults.md)")
 @click.option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
 @click.option("--admin-token", default=None, envvar="MESHES_EMULATOR_ADMIN_TOKEN",
               help="token the admin API and dashboard require ('auto' draws one); drawn "
@@ -43,7 +46,7 @@ def main() -> None:
 @click.option("--no-admin", is_flag=True, help="switch the admin API and the dashboard off")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
-          no_admin: bool) -> None:
+          no_admin: bool, faults: tuple[str, ...] = ()) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -56,7 +59,7 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         org_id=creds["org_id"], access_key=creds["access_key"],
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
                         base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
-                        admin_enabled=not no_admin)
+                        admin_enabled=not no_admin, faults=_faults(faults))
     _check_port(host, port)
     app = _build_app(settings)
     _run(app, host, port, as_json)
@@ -71,6 +74,18 @@ def _delays(text: str | None) -> tuple[float, ...] | None:
         return tuple(RetryPolicy.parse(text).delays)
     except (ValueError, ImportError) as exc:
         raise click.BadParameter(str(exc), param_hint="--retry-delays") from None
+
+
+def _faults(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Check every --fault now: a bad one stops the start-up with the problem named."""
+    from meshes_emulator.engine.faults import FaultSpecError, parse_cli
+
+    for value in values:
+        try:
+            parse_cli(value)
+        except FaultSpecError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}", param_hint="--fault") from None
+    return values
 
 
 def _build_app(settings: Settings) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 INSTALLERS: list[str] = [
     "meshes_emulator.engine.dispatcher:install",
     "meshes_emulator.services.sessions:install",
+    "meshes_emulator.services.faults:install",
 ]
 
 

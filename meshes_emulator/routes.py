@@ -31,7 +31,11 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
     """A public route: authenticate first (401 before anything else), then the handler."""
 
     async def endpoint(request: Request) -> Response:
-        request.state.principal = authenticate(request.app.state.emulator, request.headers, auth)
+        emulator = request.app.state.emulator
+        fault = emulator.extensions.get("api_fault")  # API faults (issue 5): before anything else
+        if fault is not None and (answer := fault(request)) is not None:
+            return answer  # type: ignore[no-any-return]
+        request.state.principal = authenticate(emulator, request.headers, auth)
         if request.state.principal.kind == "session":
             await session_scope.guard(request, method, path)
         return await handler(request)

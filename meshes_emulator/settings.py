@@ -22,6 +22,7 @@ class Settings:
     access_key: str | None = None
     secret_key: str | None = None
     retry_delays: tuple[float, ...] | None = None
+    faults: tuple[str, ...] = ()  # `serve --fault` values (JSON or compact), re-added at reset
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     base_url: str = "http://127.0.0.1:8787"
     admin_token: str | None = None

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import jwt
 
+from pytest_meshes.toolkit import Toolkit
+
 
 def mint_token(access_key: str, secret_key: str, org_id: str, *, lifetime: int = 30,
                headers: dict[str, Any] | None = None, secret: str | None = None,
@@ -41,8 +43,9 @@ class MachineAuth(httpx.Auth):
         yield request
 
 
-class MeshesServer:
-    """A running emulator: base URL, the default organization's credentials, and helpers."""
+class MeshesServer(Toolkit):
+    """A running emulator: base URL, the default organization's credentials, and helpers
+    (faults, virtual time and delivery assertions come from `Toolkit`, toolkit.py)."""
 
     def __init__(self, url: str, app: Any = None, admin_token: str | None = None) -> None:
         self.url = url.rstrip("/")

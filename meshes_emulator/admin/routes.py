@@ -12,11 +12,12 @@ from starlette.routing import BaseRoute, Route
 from meshes_emulator import __version__
 from meshes_emulator.admin import connections as connections_admin
 from meshes_emulator.admin import engine as engine_admin
+from meshes_emulator.admin import faults as faults_admin
 from meshes_emulator.api import emulator_of
 from meshes_emulator.clock import ManualClock, isoformat, parse_instant
 from meshes_emulator.errors import BadRequest, Conflict, ValidationFailed
 from meshes_emulator.http import json_response, read_json
-from meshes_emulator.services import admin, orgs
+from meshes_emulator.services import admin, clockwork, orgs
 from meshes_emulator.services.fixtures import FixtureError
 
 HEALTH_BODY = b'{"status":"ok"}'
@@ -109,8 +110,7 @@ async def set_clock(request: Request) -> Response:
     if instant < emulator.clock.now():
         raise Conflict("Clock cannot go backwards",
                        detail=f"now is {isoformat(emulator.clock.now())}")
-    emulator.clock.set(instant)
-    await emulator.run_due_work()
+    await clockwork.advance_to(emulator, instant)  # due attempts run at their own due instants
     return json_response(clock_state(emulator))
 
 
@@ -154,4 +154,5 @@ def admin_routes() -> list[BaseRoute]:
         Route("/errors", captured_errors, methods=["GET"]),
         *engine_admin.routes(),
         *connections_admin.routes(),
+        *faults_admin.routes(),
     ]

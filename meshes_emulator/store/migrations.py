@@ -193,3 +193,9 @@ def m002_engine_rule_event_trigger(db: Database) -> None:
 def m003_sessions_ttl_seconds(db: Database) -> None:
     """sessions.ttl_seconds: the access-token lifetime, reused by refreshSession."""
     db.execute("ALTER TABLE sessions ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT 1800")
+
+
+@migrations()
+def m004_faults_seen(db: Database) -> None:
+    """faults.seen: how many attempts/requests a fault matched (its schedules count them)."""
+    db.execute("ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0")
