@@ -68,9 +68,9 @@ def explain(emulator: Emulator, event_id: str) -> dict[str, Any]:
         why = matching.explain({**rule, "workspace": rule["workspace_id"]}, view, connection)
         routed = rule_events.pop(rule["id"], None)
         reason, detail = why.reason, why.detail
-        if why.matched and routed is None and rule["created_at"] > event["created_at"]:
+        if why.matched and routed is None:  # rules cannot be edited: it did not exist yet
             reason = "rule_created_later"
-            detail = f"the rule was created at {rule['created_at']}, after the event"
+            detail = f"the rule matches, but was created (at {rule['created_at']}) after the event"
         entries.append({
             "rule": rule["id"], "event": rule["event"], "resource": rule["resource"],
             "resource_id": rule["resource_id"], "active": bool(rule["active"]),
