@@ -162,6 +162,7 @@ class Toolkit:
 
         On failure the message prints the event's timeline.
         """
+        __tracebackhide__ = True
         filters = {"event": event, "connection": connection, "rule": rule}
         found = self.rule_events(settle=settle, **filters)
         problems: list[str] = []
