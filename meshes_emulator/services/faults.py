@@ -91,9 +91,10 @@ class FaultBook:
             return None
         method = request.scope["method"]
         path = request.scope["path"]
-        with self.emulator.store.transaction():
-            fault, touched = engine.decide_request(self.plan, method, path, self.emulator.ids.seed)
-            self.persist(touched)
+        fault, touched = engine.decide_request(self.plan, method, path, self.emulator.ids.seed)
+        if touched:  # only a matching fault writes (its counters)
+            with self.emulator.store.transaction():
+                self.persist(touched)
         if fault is None:
             return None
         spec = fault.spec
