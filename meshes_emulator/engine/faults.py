@@ -40,20 +40,14 @@ from meshes_emulator.engine.outcomes import (
     OutcomeCode,
     ResponseDetails,
     code_for_status,
-    is_retryable,
 )
 from meshes_emulator.errors import STATUS_NAMES
 from meshes_emulator.ids import new_rng
+from meshes_emulator.schemas.connections import INACTIVE_REASONS
 
 KINDS = ("delivery", "api")
 MATCH_KEYS = ("workspace", "connection", "integration_type", "rule", "event", "action")
 SCHEDULE_KEYS = ("always", "first", "times", "attempts", "every", "probability")
-INACTIVE_REASONS = (
-    "authentication_invalid",
-    "oauth_authorization_revoked",
-    "oauth_reauthorization_required",
-    "manually_inactivated",
-)
 # Outcomes that come with an HTTP answer from the destination (a `status` makes sense).
 HTTP_OUTCOMES: dict[str, int] = {
     OutcomeCode.REJECTED_CLIENT_ERROR: 400,
@@ -328,7 +322,7 @@ def parse_spec(data: Any, *, source: str = "api") -> FaultSpec:
     for key in ("hits", "seen", "created_at"):
         data.pop(key, None)
     source = data.pop("source", None) or source
-    schedule = _schedule(reader, data, kind)
+    schedule = _schedule(reader, data)
     budget = data.pop("budget", None)
     if budget is not None:
         budget = reader.integer(budget, "budget", 1, MAX_COUNT)
@@ -350,7 +344,7 @@ def parse_spec(data: Any, *, source: str = "api") -> FaultSpec:
     return spec
 
 
-def _schedule(reader: _Reader, data: dict[str, Any], kind: str) -> Schedule:
+def _schedule(reader: _Reader, data: dict[str, Any]) -> Schedule:
     nested = data.pop("schedule", None)
     given = {k: data.pop(k) for k in SCHEDULE_KEYS if k in data}
     if nested is not None:
@@ -591,8 +585,3 @@ def decide_request(
             fault.hits += 1
             return fault, touched
     return None, touched
-
-
-def retried(spec: FaultSpec) -> bool:
-    """Whether the engine retries the outcome this delivery fault produces."""
-    return spec.outcome is not None and is_retryable(spec.outcome)
