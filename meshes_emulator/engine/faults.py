@@ -46,6 +46,7 @@ from meshes_emulator.ids import new_rng
 from meshes_emulator.schemas.connections import INACTIVE_REASONS
 
 KINDS = ("delivery", "api")
+SOURCES = ("api", "fixture", "cli")  # where a fault came from (kept when a GET body is re-posted)
 MATCH_KEYS = ("workspace", "connection", "integration_type", "rule", "event", "action")
 SCHEDULE_KEYS = ("always", "first", "times", "attempts", "every", "probability")
 # Outcomes that come with an HTTP answer from the destination (a `status` makes sense).
@@ -321,7 +322,12 @@ def parse_spec(data: Any, *, source: str = "api") -> FaultSpec:
     data.pop("position", None)
     for key in ("hits", "seen", "created_at"):
         data.pop(key, None)
-    source = data.pop("source", None) or source
+    given_source = data.pop("source", None)
+    if given_source is not None:
+        if given_source not in SOURCES:
+            reader.fail("source", "must be one of " + ", ".join(SOURCES))
+        else:
+            source = given_source
     schedule = _schedule(reader, data)
     budget = data.pop("budget", None)
     if budget is not None:

@@ -103,6 +103,7 @@ def test_clear(admin: httpx.Client) -> None:
         ({"outcome": "timeout", "attemps": [1]}, "attemps"),
         ({"outcome": "timeout", "message": ""}, "message"),
         ({"outcome": "timeout", "position": 0}, "position"),
+        ({"outcome": "timeout", "source": "elsewhere"}, "source"),
         ({"kind": "nope"}, "kind"),
         ({"kind": "api", "status": 302}, "status"),
         ({"kind": "api", "method": "BREW"}, "method"),
