@@ -1,7 +1,7 @@
 """/_emulator routes of issue 5: fault plans, moving the clock, explain, and rule_events.
 
 * `GET|POST|DELETE /_emulator/faults`, `GET|DELETE /_emulator/faults/{fault_id}`,
-  `POST /_emulator/faults/clear`: the fault plan (docs/behaviour-faults.md);
+  `POST /_emulator/faults/clear`: the fault plan (docs/behaviour.md);
 * `POST /_emulator/clock/advance {seconds}`: move the manual clock, running every attempt that
   falls due at its due instant; returns what ran;
 * `GET /_emulator/events/{event_id}/explain`: every rule of the workspace and why it did or did

@@ -6,7 +6,7 @@ fields (from the connection's mapping) and the event payload, `simulate` returns
 (`{"integration_type", "action", "requests": [{method, url, headers, body}, ...]}`), or a failure
 (what the provider would refuse, detected up front) with nothing sent.
 
-Choices where the reference is silent (docs/behaviour-events.md):
+Choices where the reference is silent (docs/behaviour.md):
 
 * Contact actions need an email: the mapped `email` (or `email_address` / `Email`) field, else the
   payload's root `email`. None -> `validation_failed`; a malformed one -> `validation_failed`.

@@ -4,7 +4,7 @@ A *delivery* fault scripts the outcome of delivery attempts (webhook or simulate
 is made when it fires); an *api* fault makes the public API itself answer an error status. Both
 have a matcher, a schedule and an optional budget; faults are kept in order and the first fault
 that matches **and** whose schedule and budget accept the attempt decides it
-(docs/behaviour-faults.md).
+(docs/behaviour.md).
 
 Spec (what `POST /_emulator/faults`, seed files and `serve --fault` take; flat or nested)::
 

@@ -1,6 +1,6 @@
 """Attempt outcomes: the 16 `outcome_code` values (reference §13.7) and how failures map to them.
 
-Choices where the reference is silent (documented in docs/behaviour-events.md):
+Choices where the reference is silent (documented in docs/behaviour.md):
 
 * HTTP status -> code: 2xx/3xx `delivered`; 400 `invalid_request`; 401/403 `auth_failed`;
   404 `destination_not_found`; 408 `destination_timeout`; 409 `destination_conflict`;

@@ -1,6 +1,6 @@
 """Event status and counters, derived from the statuses of its rule_events (reference §10.12).
 
-Choices (docs/behaviour-events.md):
+Choices (docs/behaviour.md):
 
 * terminal when every rule_event is `completed`, `failed` or `canceled`: then `failed` if any
   failed, else `canceled` if any was canceled, else `completed`;

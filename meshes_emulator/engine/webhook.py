@@ -6,7 +6,7 @@ Connection metadata keys: `url`, `http_method` (POST|PUT|PATCH, default POST), `
 (none|sha256|sha512), `signing_secret`, `signature_header` (default `X-Meshes-Signature`),
 `headers` (at most 5 `{name, value}`).
 
-Choices where the reference is silent (docs/behaviour-events.md):
+Choices where the reference is silent (docs/behaviour.md):
 
 * wrapped body: `{uuid, event, resource, resource_id, payload, time_created, time_sent}` with
   `uuid` = the event id and the two times in epoch milliseconds;

@@ -44,7 +44,7 @@ class SessionCreate(RequestModel):
     launch_ttl_seconds: Annotated[int, Field(ge=LAUNCH_TTL_MIN, le=LAUNCH_TTL_MAX)] = (
         LAUNCH_TTL_DEFAULT)
     launch_page: LaunchPage | None = None
-    launch_path: str | None = None  # legacy field (before launch_page), see behaviour-sessions.md
+    launch_path: str | None = None  # legacy field (before launch_page), see docs/behaviour.md
     resource: NonEmptyStr | None = None
     resource_id: NonEmptyStr | None = None
     allowed_origins: Annotated[list[str], Field(max_length=10)] | None = None

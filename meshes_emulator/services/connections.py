@@ -1,6 +1,6 @@
 """Connections: create, read, update, delete; live action data; field catalogs; seed files.
 
-Rules of the area (docs/behaviour-connections.md):
+Rules of the area (docs/behaviour.md):
 * metadata is checked against the integration's credential fields (catalog.credentials) and
   stored in full; every response masks the secrets (schemas.connections.connection);
 * names are unique per workspace, case-insensitively (409 "connection already exists");

@@ -29,7 +29,7 @@ from meshes_emulator.store.db import Store
 
 READ, OPERATE, CONFIGURE, PAYLOAD = "read", "operate", "configure", "payload"
 ROLE_RANK = {"member": 0, "admin": 1, "owner": 2}
-# The least role for each kind of action (see docs/behaviour-sessions.md).
+# The least role for each kind of action (see docs/behaviour.md).
 MIN_ROLE = {READ: "member", OPERATE: "member", CONFIGURE: "admin", PAYLOAD: "admin"}
 
 ALL_TYPES = frozenset({"workspace", "resource", "dashboard"})
