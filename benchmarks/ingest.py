@@ -1,215 +1,95 @@
-"""Event ingestion beside a trivial endpoint on the same `serve`, in the same run.
+"""Single-event ingest beside the trivial endpoint, on the same `serve`, in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--rounds 5] [--requests 400] [--concurrency 4]
+    .venv/bin/python benchmarks/ingest.py [--rounds 3] [--duration 2] [--db file|memory|both]
 
-A real `meshes-emulator serve` subprocess (system clock, background dispatcher, a database file)
-with three matching simulated rules (Slack, HubSpot, Mailchimp) on the event. Measured, as the
-median over rounds:
+A `meshes-emulator serve` subprocess (system clock, background deliveries) whose default
+workspace has three matching simulated rules (Slack, HubSpot, Mailchimp). For each concurrency
+(1, 8, 64) and each round: GET /_emulator/health (the baseline), then POST /api/v1/events with
+the publishable key (a unique payload per request), both through benchmarks/loadgen.py. Between
+runs the delivery queue is drained (POST /_emulator/settle) so every run starts from the same
+state; the time that takes gives the sustained rate with deliveries included.
 
-* trivial: GET /_emulator/health requests/s (the baseline);
-* single ingest: POST /api/v1/events events/s (publishable key);
-* bulk ingest: POST /api/v1/events/bulk with 100 events per request, events/s;
-* ingest-to-completed latency: POST one event, then GET it until `completed` (client clock),
-  beside the trivial endpoint's round trip; and the server's own `completed_at - created_at`.
-
-Each rate is printed with its ratio to the trivial endpoint. Between rounds the delivery queue
-is drained (POST /_emulator/settle) so every round starts from the same state.
+Printed per concurrency: requests/s (median, min-max), latency p50/p99 (medians over rounds), the
+server's CPU per request, and the ratio of ingest to the trivial endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import machine, summary
+from _util import Serve, header, ingest_headers, load, median, ratio_line, summary
 
-from pytest_meshes.handle import MachineAuth
-
-EVENT = "bench.signup"
-RULES = [
-    ("slack", {}, {"action": "send_message", "id": "C1", "template": "Hello {{first_name}}"}),
-    ("hubspot", {}, {"action": "add_to_list", "id": "42"}),
-    (
-        "mailchimp",
-        {"api_key": "bench-key-us6", "data_center": "us6"},
-        {"action": "add_to_list", "id": "aud1"},
-    ),
-]
+LEVELS = (1, 8, 64)
+TARGETS = {"file": ("0.18", 8.0), "memory": ("0.25", 3.0)}
 
 
-def payload(n: int) -> dict[str, Any]:
-    return {"email": f"user{n}@example.com", "first_name": "Ada", "last_name": "Bench", "n": n}
-
-
-def start_server(directory: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    command = [
-        sys.executable,
-        "-m",
-        "meshes_emulator",
-        "serve",
-        "--port",
-        "0",
-        "--json",
-        "--db",
-        f"{directory}/ingest.db",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        raise SystemExit("serve did not start")
-    return process, json.loads(line)
-
-
-def setup(info: dict[str, Any]) -> None:
-    workspace = info["workspaces"][0]["id"]
-    auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
-    with httpx.Client(base_url=info["api_url"], auth=auth, trust_env=False) as api:
-        for kind, metadata, rule_metadata in RULES:
-            created = api.post(
-                "/connections",
-                json={"workspace": workspace, "type": kind, "name": kind, "metadata": metadata},
-            )
-            created.raise_for_status()
-            rule = api.post(
-                "/rules",
-                json={
-                    "workspace": workspace,
-                    "event": EVENT,
-                    "connection": created.json()["connection"]["id"],
-                    "metadata": rule_metadata,
-                },
-            )
-            rule.raise_for_status()
-
-
-async def rate(count: int, concurrency: int, make: Callable[[int], Awaitable[int]]) -> float:
-    """Run `make(i)` for i < count with `concurrency` workers; return units per second."""
-    queue = iter(range(count))
-    units = 0
-
-    async def worker() -> None:
-        nonlocal units
-        for i in queue:
-            done = await make(i)  # not `units += await ...`: that reads `units` before awaiting
-            units += done
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return units / (time.perf_counter() - start)
-
-
-def parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-async def main_async(args: argparse.Namespace, info: dict[str, Any]) -> None:
-    key = info["workspaces"][0]["publishable_key"]
-    auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(
-        base_url=info["base_url"], limits=limits, trust_env=False, headers={"X-Meshes-Publishable-Key": key}
-    ) as client:
-        counter = 0
-
-        async def health(_: int) -> int:
-            response = await client.get("/_emulator/health")
-            response.raise_for_status()
-            return 1
-
-        async def single(_: int) -> int:
-            nonlocal counter
-            counter += 1
-            response = await client.post("/api/v1/events", json={"event": EVENT, "payload": payload(counter)})
-            assert response.status_code == 201, response.text
-            return 1
-
-        async def bulk(_: int) -> int:
-            nonlocal counter
-            items = []
-            for _ in range(100):
-                counter += 1
-                items.append({"event": EVENT, "payload": payload(counter)})
-            response = await client.post("/api/v1/events/bulk", json=items)
-            assert response.status_code == 201, response.text
-            return 100
-
-        async def settle() -> None:
-            (await client.post("/_emulator/settle", timeout=600)).raise_for_status()
-
-        results: dict[str, list[float]] = {"trivial": [], "single": [], "bulk": []}
+def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]:
+    db = f"{directory}/ingest.db" if kind == "file" else ":memory:"
+    results: dict[int, dict[str, list[dict[str, float]]]] = {
+        level: {"trivial": [], "ingest": []} for level in LEVELS}
+    sustained: dict[int, list[float]] = {level: [] for level in LEVELS}
+    with Serve(db) as server:
+        server.add_rules()
+        start = 0
         for _ in range(args.rounds):
-            results["trivial"].append(await rate(args.requests, args.concurrency, health))
-            results["single"].append(await rate(args.requests, args.concurrency, single))
-            await settle()
-            results["bulk"].append(await rate(max(1, args.requests // 20), args.concurrency, bulk))
-            await settle()
-
-        rtt: list[float] = []
-        latency: list[float] = []
-        server_side: list[float] = []
-        for _ in range(args.rounds * 20):
-            start = time.perf_counter()
-            await client.get("/_emulator/health")
-            rtt.append((time.perf_counter() - start) * 1000)
-            counter += 1
-            start = time.perf_counter()
-            created = await client.post("/api/v1/events", json={"event": EVENT, "payload": payload(counter)})
-            event_id = created.json()["event"]["id"]
-            while True:
-                body = (await client.get(f"/api/v1/events/{event_id}", auth=auth)).json()
-                if body["status"] == "completed":
-                    break
-            latency.append((time.perf_counter() - start) * 1000)
-            delta = parse(body["completed_at"]) - parse(body["created_at"])
-            server_side.append(delta.total_seconds() * 1000)
-
-    trivial = statistics.median(results["trivial"])
-    print(summary("trivial GET /_emulator/health", results["trivial"], "req/s"))
-    for name, label in (
-        ("single", "single ingest POST /events"),
-        ("bulk", "bulk ingest POST /events/bulk (x100)"),
-    ):
-        print(summary(label, results[name], "ev/s"))
-        print(f"{'':<44} ratio to trivial {statistics.median(results[name]) / trivial:8.3f}")
-    print(summary("trivial round trip", rtt))
-    print(summary("ingest -> completed (client, polling)", latency))
-    print(f"{'':<44} ratio to trivial round trip {statistics.median(latency) / statistics.median(rtt):8.2f}")
-    print(summary("ingest -> completed (server timestamps)", server_side))
+            for level in LEVELS:
+                trivial = load(server, connections=level, duration=args.duration,
+                               warmup=args.warmup)
+                ingest = load(server, connections=level, duration=args.duration, method="POST",
+                              path="/api/v1/events", body="event", start=start, warmup=args.warmup,
+                              headers=ingest_headers(server))
+                start += 10_000_000
+                began = time.perf_counter()
+                server.settle()
+                settle = time.perf_counter() - began
+                total = ingest["all_requests"]
+                sustained[level].append(total / (ingest["seconds"] + args.warmup + settle))
+                results[level]["trivial"].append(trivial)
+                results[level]["ingest"].append(ingest)
+    print(f"-- {kind} database ({db if kind == 'file' else ':memory:'})")
+    ratios = {}
+    for level in LEVELS:
+        trivial, ingest = results[level]["trivial"], results[level]["ingest"]
+        base = median([r["rps"] for r in trivial])
+        rate = median([r["rps"] for r in ingest])
+        print(summary(f"c={level:<3} trivial GET /_emulator/health", [r["rps"] for r in trivial],
+                      "req/s"))
+        print(summary(f"c={level:<3} ingest POST /api/v1/events", [r["rps"] for r in ingest],
+                      "ev/s"))
+        target = f">= {TARGETS[kind][0]}" if level == 8 else ""
+        print(ratio_line("ingest / trivial", rate, base, target))
+        for name, runs in (("trivial", trivial), ("ingest", ingest)):
+            p50 = median([r["p50_ms"] for r in runs])
+            p99 = median([r["p99_ms"] for r in runs])
+            cpu = median([r["server_cpu_us"] for r in runs])
+            gen = median([r["cpu"] for r in runs])
+            note = f"   target p99 <= {TARGETS[kind][1]} ms" if level == 8 and name == "ingest" else ""
+            print(f"    {name:<8} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  server CPU {cpu:7.1f} us/req"
+                  f"  loadgen CPU {gen:4.2f} core{note}")
+        print(summary(f"c={level:<3} sustained, deliveries included", sustained[level], "ev/s"))
+        ratios[level] = rate / base
+    sys.stdout.flush()
+    return {"ratio_c8": ratios[8]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=0.3)
+    parser.add_argument("--db", choices=["file", "memory", "both"], default="both")
     args = parser.parse_args()
-    print(
-        f"machine: {machine()}; {args.rounds} rounds, {args.requests} requests, "
-        f"concurrency {args.concurrency}, 3 simulated rules per event"
-    )
+    header("ingest: single events, 3 matching simulated rules, beside GET /_emulator/health",
+           rounds=args.rounds, seconds=args.duration)
     with tempfile.TemporaryDirectory() as directory:
-        process, info = start_server(directory)
-        try:
-            setup(info)
-            asyncio.run(main_async(args, info))
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        for kind in (["file", "memory"] if args.db == "both" else [args.db]):
+            run(kind, args, directory)
 
 
 if __name__ == "__main__":

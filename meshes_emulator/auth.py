@@ -138,12 +138,21 @@ def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal
                      access_key=key["access_key"])
 
 
+PUBLISHABLE_CACHE = "publishable_keys"  # store.cache entry: key -> Principal (keys are never
+# changed or deleted, only emptied by reset; a rollback empties the cache too)
+
+
 def _publishable(emulator: Any, key: str) -> Principal:
+    known: dict[str, Principal] = emulator.store.cache.setdefault(PUBLISHABLE_CACHE, {})
+    principal = known.get(key)
+    if principal is not None:
+        return principal
     row = emulator.store.one(
         "SELECT public_key, workspace_id, org_id, name FROM publishable_keys WHERE public_key = ?",
         [key],
     )
     if row is None:
         raise Unauthorized("Unknown publishable key")
-    return Principal(kind="publishable", org_id=row["org_id"], created_by=row["name"],
-                     workspace_id=row["workspace_id"])
+    principal = known[key] = Principal(kind="publishable", org_id=row["org_id"],
+                                       created_by=row["name"], workspace_id=row["workspace_id"])
+    return principal

@@ -38,7 +38,7 @@ def main() -> None:
               help="seconds between delivery attempts, e.g. '1,2,4', or 'realistic'")
 @click.option("--fault", "faults", multiple=True,
               help="a delivery or API fault (repeatable; JSON, or compact such as "
-              "'integration_type=hubspot,status=503,first=2'; see docs/behaviour-faults.md)")
+              "'integration_type=hubspot,status=503,first=2'; see docs/behaviour.md)")
 @click.option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
 @click.option("--admin-token", default=None, envvar="MESHES_EMULATOR_ADMIN_TOKEN",
               help="token the admin API and dashboard require ('auto' draws one); drawn "
@@ -120,11 +120,11 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _run(app: Any, host: str, port: int, as_json: bool) -> None:
-    import uvicorn
+    from meshes_emulator.serving import FastServer, config
 
     emulator = app.state.emulator
 
-    class Server(uvicorn.Server):
+    class Server(FastServer):
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
             if self.should_exit or not self.servers:
@@ -134,9 +134,7 @@ def _run(app: Any, host: str, port: int, as_json: bool) -> None:
             click.echo(_banner(emulator, as_json))
             sys.stdout.flush()
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=2)
-    server = Server(config)
+    server = Server(config(app, host=host, port=port))
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:

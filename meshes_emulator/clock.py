@@ -62,8 +62,18 @@ def monotonic() -> float:
 
 def isoformat(instant: datetime) -> str:
     """RFC 3339 UTC with milliseconds, e.g. 2026-01-01T00:00:00.000Z (sorts as text)."""
-    millis = instant.microsecond // 1000
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis:03d}Z"
+    global _last_format
+    last = _last_format  # one (instant, text) pair: a request formats the same instant often
+    if last[0] == instant:
+        return last[1]
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    text = instant.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00" (C: fast)
+    _last_format = (instant, text)
+    return text
+
+
+_last_format: tuple[datetime, str] = (DEFAULT_START, "2026-01-01T00:00:00.000Z")
 
 
 def parse_instant(text: str) -> datetime:

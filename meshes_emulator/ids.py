@@ -3,12 +3,19 @@
 Shapes follow what the official clients accept (reference §2.2, §2.3): organization ids are
 UUID v4, access keys `mk_` + 24 url-safe characters, secrets 48 url-safe characters, publishable
 keys `mesh_pub_<a>_<b>_<c>` with no `_` inside a part. This is the only module that uses `random`.
+
+Events and rule_events get time-ordered ids (UUID version 7, RFC 9562) from the emulator clock:
+they sort by creation time, so inserts land at the end of the primary-key index instead of
+anywhere in it (random ids made a 100-event transaction on 100k rows cost 8x more). They draw
+their random bits from a stream of their own, so ingesting events does not shift the ids of
+anything else. Organization ids stay version 4 (the official clients require version 1-5).
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 
 Rng = random.Random  # the seeded generator type, for annotations elsewhere
 
@@ -22,11 +29,13 @@ class IdFactory:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self._rng = random.Random(f"ids:{seed}")
+        self._timed = TimeOrdered(random.Random(f"ids7:{seed}"))
 
     def reseed(self, seed: int | None = None) -> None:
         if seed is not None:
             self.seed = seed
         self._rng = random.Random(f"ids:{self.seed}")
+        self._timed = TimeOrdered(random.Random(f"ids7:{self.seed}"))
 
     def restart(self, count: int) -> None:
         """Continue on the stream of the `count`-th restart of an existing database.
@@ -35,10 +44,15 @@ class IdFactory:
         database); each restart gets its own reproducible stream.
         """
         self._rng = random.Random(f"ids:{self.seed}:restart:{count}")
+        self._timed = TimeOrdered(random.Random(f"ids7:{self.seed}:restart:{count}"))
 
     def uuid(self) -> str:
         """A random (version 4) UUID string from the seeded generator."""
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def uuid7(self, instant: datetime) -> str:
+        """A time-ordered (version 7) UUID for a record created at `instant` (emulator clock)."""
+        return self._timed.next(instant)
 
     def token(self, length: int, alphabet: str = _URLSAFE) -> str:
         return "".join(self._rng.choice(alphabet) for _ in range(length))
@@ -54,6 +68,42 @@ class IdFactory:
 
     def session_id(self) -> str:
         return "sess_" + self.uuid()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+_COUNTER_BITS = 42  # rand_a (12 bits) and the top 30 bits of rand_b (RFC 9562 §6.2, method 1)
+_RANDOM_BITS = 32  # the rest of rand_b
+
+
+class TimeOrdered:
+    """UUID v7 strings: 48-bit Unix milliseconds, a 42-bit counter, 32 random bits.
+
+    Strictly increasing for one generator, even when the clock stands still (a manual clock) or
+    steps back: the counter then counts up within the latest millisecond. Each new millisecond
+    starts the counter at a random value below 2**41 (plenty of room to count up).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._ms = -1
+        self._counter = 0
+
+    def next(self, instant: datetime) -> str:
+        ms = (instant - _EPOCH) // _MILLISECOND
+        if ms > self._ms:
+            self._ms = ms
+            self._counter = self._rng.getrandbits(_COUNTER_BITS - 1)
+        else:
+            self._counter += 1
+            if self._counter >> _COUNTER_BITS:  # 2**41 ids in one millisecond: borrow the next
+                self._ms += 1
+                self._counter = 0
+        counter = self._counter
+        value = ((self._ms << 80) | (0x7 << 76) | ((counter >> 30) << 64) | (0b10 << 62)
+                 | ((counter & 0x3FFFFFFF) << 32) | self._rng.getrandbits(_RANDOM_BITS))
+        text = f"{value:032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def new_rng(seed: int, purpose: str) -> random.Random:

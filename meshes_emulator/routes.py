@@ -13,6 +13,7 @@ from meshes_emulator.api import connections, events, integrations, mappings, rul
 from meshes_emulator.api import workspaces as ws
 from meshes_emulator.auth import INGEST, MACHINE, SESSION, authenticate
 from meshes_emulator.openapi import serve_openapi
+from meshes_emulator.routing import IndexedRouter
 from meshes_emulator.services import session_scope
 from meshes_emulator.web import dashboard, embed_routes
 
@@ -113,8 +114,8 @@ def public_routes() -> list[BaseRoute]:
 
 def all_routes() -> list[BaseRoute]:
     return [
-        Mount("/api/v1", routes=public_routes()),
-        Mount("/_emulator", routes=admin_routes()),
+        Mount("/api/v1", app=IndexedRouter(public_routes())),
+        Mount("/_emulator", app=IndexedRouter(admin_routes())),
         Route("/openapi.json", serve_openapi, methods=["GET"]),
         Mount("/embed", routes=embed_routes()),
         Route("/", dashboard, methods=["GET"]),

@@ -1,19 +1,20 @@
-"""Run the emulator with uvicorn in a daemon thread on 127.0.0.1, port 0."""
+"""Run the emulator with uvicorn in a daemon thread on 127.0.0.1, port 0.
+
+The server is `meshes_emulator.serving.FastServer`: it answers its first request a few
+milliseconds after `start()` and stops in a few milliseconds (the stock uvicorn server polls
+every 100 ms), which matters once per test session and per xdist worker.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-import uvicorn
+from meshes_emulator.serving import FastServer, config
 
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that never touches signal handlers (it runs in a thread)."""
-
-    def install_signal_handlers(self) -> None:  # older uvicorn
-        pass
+T = TypeVar("T")
 
 
 class ServerThread:
@@ -21,34 +22,38 @@ class ServerThread:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="on", timeout_graceful_shutdown=1)
-        self.server = _QuietServer(config)
+        self.server = FastServer(config(app, host=host, port=port, timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self._run, name="meshes-emulator", daemon=True)
         self.error: BaseException | None = None
         self.host = host
         self.port = port
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _run(self) -> None:
         try:
             self.server.run()
         except BaseException as exc:  # re-raised by start()
             self.error = exc
+        finally:
+            self.server.ready.set()
 
     def start(self, timeout: float = 20.0) -> None:
         self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"meshes emulator failed to start: {self.error!r}")
-            time.sleep(0.001)
-        sockets = self.server.servers[0].sockets
-        self.port = sockets[0].getsockname()[1]
+        self.server.ready.wait(timeout)
+        if not self.server.started:
+            raise RuntimeError(f"meshes emulator failed to start: {self.error!r}")
+        self.loop = self.server.loop
+        self.port = self.server.port
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def call(self, coroutine: Awaitable[T], timeout: float = 60.0) -> T:
+        """Run a coroutine on the server's event loop (from another thread) and return its result."""
+        assert self.loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)  # type: ignore[arg-type]
+
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.request_stop()
         self.thread.join(timeout=5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,18 +13,10 @@ from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
 
 
-def _kick(request: Request) -> BackgroundTask:
-    """Run the work that became due once the response has been sent."""
-    engine = dispatcher.get(request.app.state.emulator)
-
-    async def kick() -> None:
-        engine.kick()
-
-    return BackgroundTask(kick)
-
-
-def _with_task(response: Response, task: BackgroundTask) -> Response:
-    response.background = task
+def _with_task(response: Response, request: Request) -> Response:
+    """Wake the dispatcher for the work that became due. Its worker task runs once this request's
+    task has sent the response (no BackgroundTask needed: the loop runs it after this step)."""
+    dispatcher.get(request.app.state.emulator).kick()
     return response
 
 
@@ -51,13 +42,13 @@ async def list_events(request: Request) -> Response:
 async def create_event(request: Request) -> Response:
     emulator, who = caller(request)
     row = events.create(emulator, who, await read_json(request))
-    return _with_task(json_response({"event": wire.created_event(row)}, status=201), _kick(request))
+    return _with_task(json_response({"event": wire.created_event(row)}, status=201), request)
 
 
 async def create_bulk_events(request: Request) -> Response:
     emulator, who = caller(request)
     status, body = events.create_bulk(emulator, who, await read_json(request))
-    return _with_task(json_response(body, status=status), _kick(request))
+    return _with_task(json_response(body, status=status), request)
 
 
 async def get_event(request: Request) -> Response:
@@ -82,7 +73,7 @@ async def retry_rule_event(request: Request) -> Response:
     emulator, who = caller(request)
     params = request.path_params
     row = events.retry(emulator, who.org_id, params["event_id"], params["rule_id"])
-    return _with_task(json_response(wire.rule_event(row)), _kick(request))
+    return _with_task(json_response(wire.rule_event(row)), request)
 
 
 async def cancel_rule_event(request: Request) -> Response:

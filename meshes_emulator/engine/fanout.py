@@ -24,6 +24,14 @@ def fan_out(db: Store, event: Row, new_id: Any) -> list[Row]:
 
     `new_id()` returns a fresh id per rule_event. Returns the inserted rows.
     """
+    rows = rule_events_for(db, event, new_id)
+    event_store.insert_rule_events(db, rows)
+    return rows
+
+
+def rule_events_for(db: Store, event: Row, new_id: Any) -> list[Row]:
+    """The rule_event rows an event fans out to, not inserted yet (so the event row can be
+    written once, with its `total_rules`, before them)."""
     candidates = [rule_view(r) for r in rule_store.candidate_rules(db, event["workspace_id"], event["event"])]
     view = {**event, "workspace": event["workspace_id"]}
     rows: list[Row] = []
@@ -53,5 +61,4 @@ def fan_out(db: Store, event: Row, new_id: Any) -> list[Row]:
                 "created_at": event["created_at"],
             }
         )
-    event_store.insert_rule_events(db, rows)
     return rows

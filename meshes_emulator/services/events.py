@@ -12,7 +12,7 @@ from typing import Any
 from meshes_emulator.auth import Principal
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.context import Emulator
-from meshes_emulator.engine.fanout import fan_out
+from meshes_emulator.engine.fanout import rule_events_for
 from meshes_emulator.engine.matching import connection_inactive_reason
 from meshes_emulator.engine.status import TERMINAL, refresh_event
 from meshes_emulator.errors import (
@@ -74,11 +74,16 @@ def _parse(item: Any, prefix: str) -> EventIn:
 def _insert(
     emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
 ) -> Row:
-    """Insert one event with its rule_events and catalog entries (inside a transaction)."""
+    """Insert one event with its rule_events and catalog entries (inside a transaction).
+
+    Event and rule_event ids are time-ordered (UUID v7 from the emulator clock); the rule_events
+    are planned first so the event row is written once, with its final counters.
+    """
     db = emulator.store
-    now = isoformat(emulator.clock.now())
+    now_dt = emulator.clock.now()
+    now = isoformat(now_dt)
     row: Row = {
-        "id": event_id or emulator.ids.uuid(),
+        "id": event_id or emulator.ids.uuid7(now_dt),
         "org_id": who.org_id,
         "workspace_id": workspace_id,
         "event": item.event,
@@ -94,15 +99,13 @@ def _insert(
         "created_by": who.created_by,
         "created_at": now,
     }
-    store.insert_event(db, row)
-    rule_events = fan_out(db, row, emulator.ids.uuid)
+    rule_events = rule_events_for(db, row, lambda: emulator.ids.uuid7(now_dt))
     if rule_events:
-        store.update_event(db, row["id"], {"total_rules": len(rule_events)})
         row["total_rules"] = len(rule_events)
     else:
-        changes = {"status": "completed", "started_at": now, "completed_at": now}
-        store.update_event(db, row["id"], changes)
-        row.update(changes)
+        row.update({"status": "completed", "started_at": now, "completed_at": now})
+    store.insert_event(db, row)
+    store.insert_rule_events(db, rule_events)
     register_catalogs(emulator, workspace_id, item.event, item.resource, who.created_by)
     return row
 

@@ -85,6 +85,7 @@ def update_connection(store: Store, connection_id: str, changes: dict[str, Any])
 def delete_connection(store: Store, connection_id: str) -> None:
     """Delete the connection; its field catalog and mapping go with it (ON DELETE CASCADE)."""
     store.execute("DELETE FROM connections WHERE id = ?", [connection_id])
+    store.cache.pop("rules", None)  # its rules went with it (store/rules.py RULES_CACHE)
 
 
 def count_rules(store: Store, connection_id: str) -> int:
@@ -93,7 +94,9 @@ def count_rules(store: Store, connection_id: str) -> int:
 
 
 def delete_rules(store: Store, connection_id: str) -> int:
-    return store.execute("DELETE FROM rules WHERE connection_id = ?", [connection_id])
+    deleted = store.execute("DELETE FROM rules WHERE connection_id = ?", [connection_id])
+    store.cache.pop("rules", None)  # store/rules.py RULES_CACHE
+    return deleted
 
 
 # -- field catalogs --------------------------------------------------------------------------

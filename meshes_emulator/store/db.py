@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -24,6 +25,10 @@ class Store:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.lock = threading.RLock()
         self._depth = 0
+        # Data derived from tables and kept in memory (rules per workspace, known keys...): each
+        # owner empties its entry when it writes the table; a rollback or reset empties it all.
+        self.cache: dict[str, Any] = {}
+        self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self.conn.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")
@@ -49,6 +54,7 @@ class Store:
                 yield self.conn
             except BaseException:
                 self._depth -= 1
+                self.cache.clear()  # it may hold what the rolled-back writes made visible
                 if depth == 0:
                     self.conn.execute("ROLLBACK")
                 else:
@@ -73,27 +79,37 @@ class Store:
         with self.lock:
             return self.conn.execute(sql, params).rowcount
 
+    def insert_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        """`INSERT INTO table (columns) VALUES (?, ...)`, built once per table and column list."""
+        key = (table, columns)
+        sql = self._insert_sql.get(key)
+        if sql is None:
+            marks = ", ".join("?" for _ in columns)
+            sql = self._insert_sql[key] = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        return sql
+
     def insert(self, table: str, row: Row) -> None:
         """Insert one row (dict); JSON-encode values with `encode_json` before calling."""
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
+        sql = self.insert_sql(table, tuple(row))
         with self.lock:
-            self.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+            self.conn.execute(sql, tuple(row.values()))
 
     def insert_many(self, table: str, rows: list[Row]) -> None:
+        """Insert rows that share the first row's keys, with one executemany."""
         if not rows:
             return
-        columns = list(rows[0])
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        columns = tuple(rows[0])
+        sql = self.insert_sql(table, columns)
+        values = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
         with self.lock:
-            self.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+            self.conn.executemany(sql, [values(r) for r in rows])
 
     def delete_everything(self) -> None:
         """Empty every table (for reset), in one transaction."""
         with self.transaction():
             for table in TABLES_IN_DELETE_ORDER:
                 self.conn.execute(f"DELETE FROM {table}")
+        self.cache.clear()
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:

@@ -14,8 +14,18 @@ def _decode(row: Row | None) -> Row | None:
     return row
 
 
+RULES_CACHE = "rules"  # store.cache entry: {(workspace_id, event): [active rule rows]}
+CATALOG_CACHE = "catalog_entries"  # store.cache entry: {(workspace_id, kind, key)} known to exist
+
+
+def forget_rules(store: Store) -> None:
+    """Drop the cached rules (call after any write to the rules table)."""
+    store.cache.pop(RULES_CACHE, None)
+
+
 def insert_rule(store: Store, row: Row) -> None:
     store.insert("rules", row)
+    forget_rules(store)
 
 
 def get_rule(store: Store, org_id: str, rule_id: str) -> Row | None:
@@ -28,6 +38,7 @@ def get_rule_any_org(store: Store, rule_id: str) -> Row | None:
 
 def delete_rule(store: Store, rule_id: str) -> None:
     store.execute("DELETE FROM rules WHERE id = ?", [rule_id])
+    forget_rules(store)
 
 
 def find_duplicate(store: Store, row: Row) -> Row | None:
@@ -73,19 +84,34 @@ def list_page(
 
 
 def candidate_rules(store: Store, workspace_id: str, event: str) -> list[Row]:
-    """Active rules of a workspace listening to `event` (matching finishes the filtering)."""
-    rows = store.all(
-        "SELECT * FROM rules WHERE workspace_id = ? AND event = ? AND active = 1 ORDER BY rowid",
-        [workspace_id, event],
-    )
-    return [r for r in (_decode(row) for row in rows) if r is not None]
+    """Active rules of a workspace listening to `event` (matching finishes the filtering).
+
+    Cached per (workspace, event) until the rules table changes (`forget_rules`), a transaction
+    rolls back or the emulator resets; the rows returned are shared: do not mutate them.
+    """
+    cache: dict[tuple[str, str], list[Row]] = store.cache.setdefault(RULES_CACHE, {})
+    rules = cache.get((workspace_id, event))
+    if rules is None:
+        rows = store.all(
+            "SELECT * FROM rules WHERE workspace_id = ? AND event = ? AND active = 1 ORDER BY rowid",
+            [workspace_id, event],
+        )
+        rules = cache[(workspace_id, event)] = [r for r in (_decode(row) for row in rows) if r is not None]
+    return rules
 
 
 def catalog_entry_exists(store: Store, workspace_id: str, kind: str, key: str) -> bool:
+    """Whether the workspace catalog has the entry (entries are only ever added: known ones are
+    remembered until a rollback or reset)."""
+    known: set[tuple[str, str, str]] = store.cache.setdefault(CATALOG_CACHE, set())
+    if (workspace_id, kind, key) in known:
+        return True
     row = store.one(
         "SELECT 1 AS x FROM catalog_entries WHERE workspace_id = ? AND kind = ? AND key = ?",
         [workspace_id, kind, key],
     )
+    if row is not None:
+        known.add((workspace_id, kind, key))
     return row is not None
 
 
