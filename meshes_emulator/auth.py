@@ -70,7 +70,17 @@ def authenticate(emulator: Any, headers: Any, accepts: frozenset[str]) -> Princi
     raise Unauthorized("Missing credentials: send 'Authorization: Bearer <jwt>'")
 
 
+TOKEN_CACHE = "machine_tokens"  # store.cache entry: token -> (Principal, exp) of verified tokens
+MAX_CACHED_TOKENS = 4096
+
+
 def _bearer(emulator: Any, token: str, accepts: frozenset[str]) -> Principal:
+    if "machine" in accepts:  # a machine token verified before: valid until it expires
+        known = emulator.store.cache.get(TOKEN_CACHE)
+        hit = known.get(token) if known else None
+        if hit is not None and hit[1] > wall_clock() - LEEWAY_SECONDS:
+            principal: Principal = hit[0]
+            return principal
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -121,7 +131,14 @@ def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> P
         raise Unauthorized(f"Token is missing the '{exc.claim}' claim") from None
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"Invalid token: {exc}") from None
-    return _machine_principal(claims, key)
+    principal = _machine_principal(claims, key)
+    # Remember the verified token (clients reuse one for its lifetime): the signature, claims and
+    # key are then not checked again; expiry is (`_bearer`). Reset or a rollback forgets them.
+    known: dict[str, tuple[Principal, float]] = emulator.store.cache.setdefault(TOKEN_CACHE, {})
+    if len(known) >= MAX_CACHED_TOKENS:
+        known.clear()
+    known[token] = (principal, claims["exp"])
+    return principal
 
 
 def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal:

@@ -88,22 +88,26 @@ class TimeOrdered:
         self._rng = rng
         self._ms = -1
         self._counter = 0
+        self._prefix = ""  # "tttttttt-tttt-" for self._ms
 
     def next(self, instant: datetime) -> str:
         ms = (instant - _EPOCH) // _MILLISECOND
         if ms > self._ms:
-            self._ms = ms
+            self._set_ms(ms)
             self._counter = self._rng.getrandbits(_COUNTER_BITS - 1)
         else:
             self._counter += 1
-            if self._counter >> _COUNTER_BITS:  # 2**41 ids in one millisecond: borrow the next
-                self._ms += 1
+            if self._counter >> _COUNTER_BITS:  # 2**42 ids in one millisecond: borrow the next
+                self._set_ms(self._ms + 1)
                 self._counter = 0
         counter = self._counter
-        value = ((self._ms << 80) | (0x7 << 76) | ((counter >> 30) << 64) | (0b10 << 62)
-                 | ((counter & 0x3FFFFFFF) << 32) | self._rng.getrandbits(_RANDOM_BITS))
-        text = f"{value:032x}"
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        low = (0b10 << 62) | ((counter & 0x3FFFFFFF) << 32) | self._rng.getrandbits(_RANDOM_BITS)
+        text = f"{low:016x}"
+        return f"{self._prefix}{0x7000 | (counter >> 30):04x}-{text[:4]}-{text[4:]}"
+
+    def _set_ms(self, ms: int) -> None:
+        self._ms = ms
+        self._prefix = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-"
 
 
 def new_rng(seed: int, purpose: str) -> random.Random:

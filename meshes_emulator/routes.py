@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -112,7 +113,9 @@ def public_routes() -> list[BaseRoute]:
     ]
 
 
+@functools.cache
 def all_routes() -> list[BaseRoute]:
+    """Every route (built once per process: routes hold no per-app state; do not mutate)."""
     return [
         Mount("/api/v1", app=IndexedRouter(public_routes())),
         Mount("/_emulator", app=IndexedRouter(admin_routes())),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.engine.matching import matching_rules
+from meshes_emulator.engine.matching import matches
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, Store, encode_json
@@ -29,14 +29,42 @@ def fan_out(db: Store, event: Row, new_id: Any) -> list[Row]:
     return rows
 
 
+TEMPLATES_CACHE = "fanout_templates"  # store.cache: (workspace, event) -> (rules, prepared)
+
+
+Prepared = tuple[Row, Row | None, dict[str, Any], str | None]
+
+
+def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
+    """(rule, rule view, metadata, metadata JSON) of the candidate rules, once per rules list.
+
+    The candidates already share the event's workspace and name and are active (SQL), so only a
+    rule with a resource or resource_id filter needs `matches`; the others carry None instead
+    of a view. Keyed on the identity of the cached rules list: when the rules cache is rebuilt
+    (a rule changed, a rollback, a reset), the list is new and this is rebuilt too.
+    """
+    rules = rule_store.candidate_rules(db, workspace_id, event)
+    cache: dict[tuple[str, str], Any] = db.cache.setdefault(TEMPLATES_CACHE, {})
+    entry = cache.get((workspace_id, event))
+    if entry is None or entry[0] is not rules:
+        prepared: list[Prepared] = []
+        for rule in rules:
+            metadata = rule.get("metadata") or {}
+            filtered = rule.get("resource") or rule.get("resource_id")
+            view = rule_view(rule) if filtered else None
+            prepared.append((rule, view, metadata, encode_json(metadata)))
+        entry = cache[(workspace_id, event)] = (rules, prepared)
+    return entry[1]
+
+
 def rule_events_for(db: Store, event: Row, new_id: Any) -> list[Row]:
     """The rule_event rows an event fans out to, not inserted yet (so the event row can be
     written once, with its `total_rules`, before them)."""
-    candidates = [rule_view(r) for r in rule_store.candidate_rules(db, event["workspace_id"], event["event"])]
     view = {**event, "workspace": event["workspace_id"]}
     rows: list[Row] = []
-    for rule in matching_rules(candidates, view):
-        metadata = rule.get("metadata") or {}
+    for rule, filtered, metadata, metadata_json in _prepared(db, event["workspace_id"], event["event"]):
+        if filtered is not None and not matches(filtered, view):
+            continue
         rows.append(
             {
                 "id": new_id(),
@@ -47,7 +75,7 @@ def rule_events_for(db: Store, event: Row, new_id: Any) -> list[Row]:
                 "connection_id": rule["connection_id"],
                 "integration_type": rule["type"],
                 "action": metadata.get("action"),
-                "rule_metadata": encode_json(metadata),
+                "rule_metadata": metadata_json,
                 "event": event["event"],
                 "resource": event["resource"],
                 "resource_id": event["resource_id"],

@@ -172,7 +172,14 @@ def event(row: Row, rule_events: list[Row] | None = None) -> dict[str, Any]:
         "created_by": row["created_by"],
         "created_at": row["created_at"],
     }
-    _optional(body, row, "resource_id", "started_at", "completed_at")
+    # _optional(body, row, "resource_id", "started_at", "completed_at"), inlined: lists call
+    # this for every record
+    if (resource_id := row.get("resource_id")) is not None:
+        body["resource_id"] = resource_id
+    if (started_at := row.get("started_at")) is not None:
+        body["started_at"] = started_at
+    if (completed_at := row.get("completed_at")) is not None:
+        body["completed_at"] = completed_at
     if rule_events is not None:
         body["rule_events"] = [rule_event(r) for r in rule_events]
     return body

@@ -74,7 +74,18 @@ def _parse(item: Any, prefix: str) -> EventIn:
 def _insert(
     emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
 ) -> Row:
-    """Insert one event with its rule_events and catalog entries (inside a transaction).
+    """Insert one event with its rule_events and catalog entries (inside a transaction)."""
+    row, rule_events = _plan(emulator, who, workspace_id, item, event_id)
+    store.insert_event(emulator.store, row)
+    store.insert_rule_events(emulator.store, rule_events)
+    register_catalogs(emulator, workspace_id, item.event, item.resource, who.created_by)
+    return row
+
+
+def _plan(
+    emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
+) -> tuple[Row, list[Row]]:
+    """The event row and its rule_event rows, not written yet.
 
     Event and rule_event ids are time-ordered (UUID v7 from the emulator clock); the rule_events
     are planned first so the event row is written once, with its final counters.
@@ -104,10 +115,7 @@ def _insert(
         row["total_rules"] = len(rule_events)
     else:
         row.update({"status": "completed", "started_at": now, "completed_at": now})
-    store.insert_event(db, row)
-    store.insert_rule_events(db, rule_events)
-    register_catalogs(emulator, workspace_id, item.event, item.resource, who.created_by)
-    return row
+    return row, rule_events
 
 
 def create(emulator: Emulator, who: Principal, body: Any) -> Row:
@@ -128,18 +136,31 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
         raise ValidationFailed([{"param": "body", "msg": f"must contain at most {MAX_BULK} events"}])
     records: list[dict[str, Any]] = []
     errors = 0
-    with emulator.store.transaction():
+    db = emulator.store
+    with db.transaction():
+        # Every item is checked and planned first (nothing is written before a refusal), then
+        # the accepted events and their rule_events go in with one executemany each.
+        events: list[Row] = []
+        rule_events: list[Row] = []
+        catalogs: list[tuple[str, str, str | None]] = []
         for index, raw in enumerate(body):
             prefix = f"[{index}]."
             try:
                 item = _parse(raw, prefix)
-                with emulator.store.transaction():
-                    workspace_id = _workspace_for(emulator, who, item, prefix)
-                    row = _insert(emulator, who, workspace_id, item)
-                records.append(wire.created_event(row))
+                workspace_id = _workspace_for(emulator, who, item, prefix)
             except ApiError as exc:
                 errors += 1
                 records.append(exc.body())
+                continue
+            row, planned = _plan(emulator, who, workspace_id, item)
+            events.append(row)
+            rule_events.extend(planned)
+            catalogs.append((workspace_id, item.event, item.resource))
+            records.append(wire.created_event(row))
+        store.insert_events(db, events)
+        store.insert_rule_events(db, rule_events)
+        for workspace_id, event, resource in catalogs:
+            register_catalogs(emulator, workspace_id, event, resource, who.created_by)
     result: dict[str, Any] = {"count": len(records), "records": records}
     if errors:
         result["error_count"] = errors

@@ -17,6 +17,11 @@ def insert_event(store: Store, row: Row) -> None:
     store.insert("events", row)
 
 
+def insert_events(store: Store, rows: list[Row]) -> None:
+    """Insert event rows that all have the same keys (one executemany)."""
+    store.insert_many("events", rows)
+
+
 def get_event(store: Store, org_id: str, event_id: str) -> Row | None:
     return store.one("SELECT * FROM events WHERE id = ? AND org_id = ?", [event_id, org_id])
 
@@ -44,7 +49,7 @@ def list_events(
         params.append(value)
     clause, extra = keyset_clause(req)
     return store.all(
-        "SELECT rowid AS _rowid, id, org_id, workspace_id, event, resource, resource_id, status, "
+        "SELECT rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, "
         "total_rules, completed_count, failed_count, started_at, completed_at, created_by, "
         f"created_at FROM events WHERE {' AND '.join(where)}{clause} "
         "ORDER BY rowid DESC LIMIT ?",
