@@ -80,7 +80,7 @@ def meshes_server_process(
     thread = ServerThread(app)
     thread.start()
     app.state.emulator.base_url = thread.url
-    handle = MeshesServer(thread.url, app=app)
+    handle = MeshesServer(thread.url, app=app, local=thread.request)
     try:
         yield handle
     finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json as json_module
 import os
+import ssl
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import httpx
@@ -43,18 +46,41 @@ class MachineAuth(httpx.Auth):
         yield request
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once: building one costs ~20 ms (CA bundle), and
+    every `httpx.Client()` builds one unless given a context."""
+    return httpx.create_ssl_context()
+
+
+def _client(**kwargs: Any) -> httpx.Client:
+    kwargs.setdefault("verify", _tls_context())
+    return httpx.Client(**kwargs)
+
+
+# A way to send one request to an emulator running in this process without a socket:
+# (method, path, body, headers) -> (status, body). See pytest_meshes/server.py ServerThread.request.
+LocalRequest = Callable[[str, str, bytes, dict[str, str]], tuple[int, bytes]]
+
+
 class MeshesServer(Toolkit):
     """A running emulator: base URL, the default organization's credentials, and helpers
-    (faults, virtual time and delivery assertions come from `Toolkit`, toolkit.py)."""
+    (faults, virtual time and delivery assertions come from `Toolkit`, toolkit.py).
 
-    def __init__(self, url: str, app: Any = None, admin_token: str | None = None) -> None:
+    `local`: when the emulator runs in this process, admin calls go straight to the app on its
+    event loop (same routes and answers, no HTTP round trip); the pytest fixture sets it.
+    """
+
+    def __init__(self, url: str, app: Any = None, admin_token: str | None = None,
+                 local: LocalRequest | None = None) -> None:
         self.url = url.rstrip("/")
         self.api_url = self.url + "/api/v1"
         self.app = app
+        self.local = local
         # An exposed emulator (serve --host 0.0.0.0) wants its admin token on /_emulator/*.
         token = admin_token or os.environ.get("MESHES_EMULATOR_ADMIN_TOKEN")
-        headers = {"X-Meshes-Emulator-Token": token} if token else {}
-        self._admin = httpx.Client(base_url=self.url, timeout=30, headers=headers)
+        self._admin_headers = {"X-Meshes-Emulator-Token": token} if token else {}
+        self._admin = _client(base_url=self.url, timeout=30, headers=self._admin_headers)
         self.refresh_credentials()
 
     # -- credentials ----------------------------------------------------------------------
@@ -91,25 +117,31 @@ class MeshesServer(Toolkit):
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on /api/v1 that signs every request with a fresh JWT."""
         kwargs.setdefault("timeout", 30)
-        return httpx.Client(base_url=self.api_url,
-                            auth=MachineAuth(self.access_key, self.secret_key, self.org_id),
-                            **kwargs)
+        return _client(base_url=self.api_url,
+                       auth=MachineAuth(self.access_key, self.secret_key, self.org_id), **kwargs)
 
     def ingest_client(self, publishable_key: str | None = None, **kwargs: Any) -> httpx.Client:
         """An httpx client on /api/v1 that sends a workspace publishable key."""
         key = publishable_key or self.publishable_key or ""
         kwargs.setdefault("timeout", 30)
-        return httpx.Client(base_url=self.api_url,
-                            headers={"X-Meshes-Publishable-Key": key}, **kwargs)
+        return _client(base_url=self.api_url, headers={"X-Meshes-Publishable-Key": key},
+                       **kwargs)
 
     # -- helpers --------------------------------------------------------------------------
     def admin(self, method: str, path: str, json: Any = None) -> Any:
         """Call the admin API (/_emulator/...) and return the decoded JSON; raise on errors."""
-        response = self._admin.request(method, "/_emulator" + path, json=json)
-        if response.status_code >= 400:
-            raise AssertionError(f"{method} /_emulator{path} -> {response.status_code}: "
-                                 f"{response.text}")
-        return response.json() if response.content else None
+        if self.local is not None:
+            body = b"" if json is None else json_module.dumps(json).encode()
+            headers = {**self._admin_headers, "content-type": "application/json"} if body else \
+                self._admin_headers
+            status, content = self.local(method, "/_emulator" + path, body, headers)
+            text = content.decode("utf-8", "replace")
+        else:
+            response = self._admin.request(method, "/_emulator" + path, json=json)
+            status, content, text = response.status_code, response.content, response.text
+        if status >= 400:
+            raise AssertionError(f"{method} /_emulator{path} -> {status}: {text}")
+        return json_module.loads(content) if content else None
 
     def reset(self, *, seed: int | None = None, start: str | None = None,
               fixtures: list[str] | None = None) -> None:

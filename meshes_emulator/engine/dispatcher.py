@@ -33,9 +33,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
 from meshes_emulator.engine import webhook
@@ -46,6 +44,9 @@ from meshes_emulator.engine.status import refresh_event
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, decode_json, encode_json
+
+if TYPE_CHECKING:  # imported by `client()`, when the first webhook is sent (~80 ms to import)
+    import httpx
 
 # Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5), so
 # they do not draw from the shared id stream: the ids of events and rule_events then do not
@@ -128,6 +129,8 @@ class Dispatcher:
     def client(self) -> httpx.AsyncClient:
         self._bind()
         if self._client is None:
+            import httpx
+
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         return self._client
 

@@ -28,15 +28,17 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from meshes_emulator.catalog.credentials import _is_secret_header
 from meshes_emulator.engine import outcomes
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
+
+if TYPE_CHECKING:  # httpx is imported when the first webhook is sent (it takes ~80 ms to import)
+    import httpx
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_SIGNATURE_HEADER = "X-Meshes-Signature"

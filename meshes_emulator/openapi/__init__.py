@@ -11,12 +11,13 @@ from importlib import resources
 from typing import Any
 
 import orjson
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
 
 def _load(name: str) -> dict[str, Any]:
+    import yaml  # on first use only: nothing parses YAML at start-up
+
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data

@@ -8,9 +8,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 class RequestModel(BaseModel):
-    """Request bodies: JSON types are strict (no "true" for true); unknown keys are ignored."""
+    """Request bodies: JSON types are strict (no "true" for true); unknown keys are ignored.
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    `defer_build`: a model's validator is built on its first use, not at import (a cold start
+    then skips the models it does not need yet).
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore", defer_build=True)
 
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]

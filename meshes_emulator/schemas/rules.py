@@ -26,7 +26,7 @@ ResourceKey = Annotated[str, StringConstraints(min_length=1, max_length=128), Af
 class RuleMetadataIn(BaseModel):
     """`action` plus any other action inputs (`id`, `value`, `template`, ...)."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
 
     action: NonEmptyStr
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError
@@ -47,6 +45,8 @@ def register_top_section(name: str, loader: TopLoader) -> None:
 
 def read_file(path: str) -> dict[str, Any]:
     """Parse a JSON or YAML seed file."""
+    import yaml  # imported when a seed file is read, not at start-up
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -48,7 +48,7 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute("PRAGMA busy_timeout = 5000")
-        self.db = sqlite_utils.Database(self.conn)
+        self.db = sqlite_utils.Database(self.conn, execute_plugins=False)  # no plugin scan
         if not fresh:
             migrations.apply(self.db)
         self.conn.row_factory = _dict_row  # after sqlite-utils, which expects tuples
@@ -215,7 +215,7 @@ def copy_schema_template(target: sqlite3.Connection | None) -> None:
     with _template_lock:
         if _template is None:
             template = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            migrations.apply(sqlite_utils.Database(template))
+            migrations.apply(sqlite_utils.Database(template, execute_plugins=False))
             _template_pages = template.execute("PRAGMA page_count").fetchone()[0]
             _template = template
         if target is not None:
