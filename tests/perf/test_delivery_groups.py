@@ -1,0 +1,85 @@
+"""Deliveries run in groups, one transaction each: same results, a failure keeps what ran before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from meshes_emulator import Settings, create_app
+from meshes_emulator.defaults import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_ORG_ID,
+    DEFAULT_PUBLISHABLE_KEY,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_WORKSPACE_ID,
+)
+from meshes_emulator.engine import dispatcher as engine
+from pytest_meshes.handle import MachineAuth
+from tests.api.connection_helpers import VALID_METADATA
+from tests.engine.aio import run_async
+
+
+async def _setup(app: Any, events: int) -> list[str]:
+    transport = httpx.ASGITransport(app=app)
+    auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator/api/v1") as client:
+        connection = (await client.post("/connections", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
+            "metadata": VALID_METADATA["slack"]})).json()["connection"]
+        rule = await client.post("/rules", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "event": "user.signup",
+            "connection": connection["id"],
+            "metadata": {"action": "send_message", "id": "C1", "template": "Hi"}})
+        assert rule.status_code == 201, rule.text
+        ids = []
+        for n in range(events):
+            created = await client.post("/events", headers={
+                "X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}, json={
+                "event": "user.signup", "payload": {"email": f"user{n}@example.com"}})
+            ids.append(created.json()["event"]["id"])
+        return ids
+
+
+def _app(tmp_path: Any) -> Any:
+    return create_app(Settings(db_path=str(tmp_path / "groups.db"), clock="manual",
+                               background_dispatcher=False))
+
+
+@pytest.mark.parametrize("pause", [False, True])
+def test_every_due_attempt_runs_in_order(tmp_path: Any, pause: bool) -> None:
+    app = _app(tmp_path)
+    ids = run_async(_setup(app, 30))
+    summary = run_async(engine.get(app.state.emulator).drain(pause=pause))
+    assert [attempt.event_id for attempt in summary.ran] == ids
+    store = app.state.emulator.store
+    assert store.one("SELECT count(*) AS n FROM events WHERE status = 'completed'") == {"n": 30}
+    assert store.one("SELECT count(*) AS n FROM deliveries") == {"n": 30}
+
+
+def test_a_failing_attempt_keeps_the_attempts_before_it(tmp_path: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(tmp_path)
+    ids = run_async(_setup(app, 5))
+    dispatcher = engine.get(app.state.emulator)
+    original = engine.Dispatcher._finish
+    calls = 0
+
+    def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("boom")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Dispatcher, "_finish", failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        run_async(dispatcher.drain())
+    store = app.state.emulator.store
+    done = store.all("SELECT event_id FROM rule_events WHERE status = 'completed' ORDER BY rowid")
+    assert [row["event_id"] for row in done] == ids[:2]  # the third rolled back, alone
+    assert store.one("SELECT count(*) AS n FROM attempts") == {"n": 2}
+    monkeypatch.setattr(engine.Dispatcher, "_finish", original)
+    summary = run_async(dispatcher.drain())
+    assert [attempt.event_id for attempt in summary.ran] == ids[2:]
