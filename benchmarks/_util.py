@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +24,21 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LOADGEN = HERE / "loadgen.py"
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # a checkout without `pip install -e .` (PYTHONPATH still wins)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of the processes the benchmarks start: PYTHONPATH as given (e.g. another
+    checkout, to measure a baseline) or this checkout; they run in a neutral directory so the
+    current directory does not decide which code they import."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(ROOT))
+    env.update(extra)
+    return env
+
+
+NEUTRAL_DIR = tempfile.gettempdir()
 
 EVENT = "bench.signup"
 # Three simulated rules (no network): Slack, HubSpot, Mailchimp, all on EVENT.
@@ -112,7 +128,7 @@ class Serve:
         command = [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json",
                    "--db", db, *extra]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=str(ROOT))
+                                        text=True, cwd=NEUTRAL_DIR, env=child_env())
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:

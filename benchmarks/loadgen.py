@@ -9,7 +9,10 @@ the generator's own CPU time over the measured wall time (1.0 = one core busy): 
 means the generator was not the bottleneck.
 
 `--serve-trivial` instead runs a minimal uvloop HTTP server answering every request with a fixed
-200 (to measure the generator's own ceiling: see benchmarks/README.md).
+200. `--calibrate` measures the generator itself: against that minimal server (its ceiling on
+this machine, where the two processes share the two cores), and against GET /_emulator/health
+of a `meshes-emulator serve`, with the CPU each process used: the emulator near one core busy
+and the generator well below shows the generator is not the bottleneck.
 """
 
 from __future__ import annotations
@@ -205,6 +208,39 @@ async def serve_trivial(port: int) -> None:
     await server.serve_forever()
 
 
+def calibrate(duration: float) -> None:
+    import subprocess
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _util import Serve, header, load
+
+    header("load generator: its ceiling, and its share of the CPU against the emulator")
+    here = str(Path(__file__).resolve())
+    trivial = subprocess.Popen([sys.executable, here, "--serve-trivial", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    assert trivial.stdout is not None
+    port = int(trivial.stdout.readline())
+    try:
+        for connections in (1, 8, 64):
+            out = subprocess.run([sys.executable, here, "--port", str(port), "--connections",
+                                  str(connections), "--duration", str(duration)],
+                                 capture_output=True, text=True, check=True).stdout
+            result = json.loads(out)
+            print(f"c={connections:<3} minimal uvloop server      {result['rps']:8.0f} req/s   "
+                  f"p50 {result['p50_ms']:.3f} ms   loadgen CPU {result['cpu']:.2f} core")
+    finally:
+        trivial.terminate()
+        trivial.wait()
+    with Serve(":memory:") as server:
+        for connections in (1, 8, 64):
+            result = load(server, connections=connections, duration=duration)
+            server_cpu = result["server_cpu_us"] * result["rps"] / 1e6
+            print(f"c={connections:<3} emulator /_emulator/health {result['rps']:8.0f} req/s   "
+                  f"p50 {result['p50_ms']:.3f} ms   loadgen CPU {result['cpu']:.2f} core   "
+                  f"emulator CPU {server_cpu:.2f} core")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -221,7 +257,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=0, help="stop after this many instead")
     parser.add_argument("--warmup", type=float, default=0.3)
     parser.add_argument("--serve-trivial", action="store_true")
+    parser.add_argument("--calibrate", action="store_true")
     args = parser.parse_args()
+    if args.calibrate:
+        calibrate(args.duration)
+        return
     factory = uvloop.new_event_loop if uvloop is not None else None
     with asyncio.Runner(loop_factory=factory) as runner:
         if args.serve_trivial:
