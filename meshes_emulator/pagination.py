@@ -74,6 +74,27 @@ def envelope(
             "records": records}
 
 
+def scoped_page_query(
+    org_id: str,
+    req: PageRequest,
+    workspace_id: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> tuple[str, list[Any]]:
+    """` WHERE ... ORDER BY rowid DESC LIMIT ?` and its params: one organization (optionally one
+    workspace), exact-match column filters, the keyset page start and `limit + 1` rows."""
+    where = ["org_id = ?"]
+    params: list[Any] = [org_id]
+    if workspace_id is not None:
+        where.append("workspace_id = ?")
+        params.append(workspace_id)
+    for column, value in (filters or {}).items():
+        where.append(f"{column} = ?")
+        params.append(value)
+    clause, extra = keyset_clause(req)
+    sql = f" WHERE {' AND '.join(where)}{clause} ORDER BY rowid DESC LIMIT ?"
+    return sql, [*params, *extra, req.limit + 1]
+
+
 def keyset_clause(req: PageRequest) -> tuple[str, list[Any]]:
     """SQL fragment (` AND rowid < ?`) and params for the page start."""
     if req.after is None:

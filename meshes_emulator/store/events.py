@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.pagination import PageRequest, keyset_clause, scoped_page_query
 from meshes_emulator.store.db import Row, Store, decode_json
 
 TERMINAL = ("completed", "failed", "canceled")
@@ -39,21 +39,12 @@ def list_events(
     filters: dict[str, str] | None = None,
 ) -> list[Row]:
     """Events newest first (no payload column), exact-match filters on columns."""
-    where = ["org_id = ?"]
-    params: list[Any] = [org_id]
-    if workspace_id is not None:
-        where.append("workspace_id = ?")
-        params.append(workspace_id)
-    for column, value in (filters or {}).items():
-        where.append(f"{column} = ?")
-        params.append(value)
-    clause, extra = keyset_clause(req)
+    where, params = scoped_page_query(org_id, req, workspace_id, filters)
     return store.all(
         "SELECT rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, "
         "total_rules, completed_count, failed_count, started_at, completed_at, created_by, "
-        f"created_at FROM events WHERE {' AND '.join(where)}{clause} "
-        "ORDER BY rowid DESC LIMIT ?",
-        [*params, *extra, req.limit + 1],
+        f"created_at FROM events{where}",
+        params,
     )
 
 

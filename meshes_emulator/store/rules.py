@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.pagination import PageRequest, scoped_page_query
 from meshes_emulator.store.db import Row, Store, decode_json
 
 
@@ -66,20 +66,8 @@ def list_page(
     filters: dict[str, str] | None = None,
 ) -> list[Row]:
     """Rules of the org (or one workspace), newest first, exact-match filters on columns."""
-    where = ["org_id = ?"]
-    params: list[Any] = [org_id]
-    if workspace_id is not None:
-        where.append("workspace_id = ?")
-        params.append(workspace_id)
-    for column, value in (filters or {}).items():
-        where.append(f"{column} = ?")
-        params.append(value)
-    clause, extra = keyset_clause(req)
-    rows = store.all(
-        f"SELECT rowid AS _rowid, * FROM rules WHERE {' AND '.join(where)}{clause} "
-        "ORDER BY rowid DESC LIMIT ?",
-        [*params, *extra, req.limit + 1],
-    )
+    where, params = scoped_page_query(org_id, req, workspace_id, filters)
+    rows = store.all(f"SELECT rowid AS _rowid, * FROM rules{where}", params)
     return [r for r in (_decode(row) for row in rows) if r is not None]
 
 
