@@ -40,8 +40,8 @@ class Store:
         self.cache: dict[str, Any] = {}
         self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self.conn.execute("PRAGMA foreign_keys = ON")
-        if memory:
-            self.conn.deserialize(schema_image())
+        if memory:  # (not `deserialize`: that database would be capped at 1 GiB)
+            copy_schema_template(self.conn)
         else:
             if fresh:  # nothing to protect yet: switch to WAL without the rollback journal's syncs
                 self.conn.execute("PRAGMA synchronous = OFF")
