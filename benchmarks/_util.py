@@ -140,7 +140,10 @@ class Serve:
         self.pid = self.process.pid
         self.key: str = self.info["workspaces"][0]["publishable_key"]
         self.workspace: str = self.info["workspaces"][0]["id"]
-        self.http = httpx.Client(base_url=self.url, trust_env=False, timeout=600)
+        # A new connection per admin call: a kept-alive one may be closed by the server (its
+        # 5 s keep-alive timeout) while a load run keeps this client idle.
+        self.http = httpx.Client(base_url=self.url, trust_env=False, timeout=600,
+                                 limits=httpx.Limits(max_keepalive_connections=0))
 
     def token(self, lifetime: int = 60) -> str:
         from pytest_meshes.handle import mint_token
