@@ -108,6 +108,7 @@ class Dispatcher:
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._event_rows: dict[str, Row] = {}  # attempt id -> event row, claim to finish
+        self._explicit_waiting = 0  # explicit drains (settle, clock moves) waiting for the lock
 
     # -- loop-bound objects ---------------------------------------------------------------
     def _bind(self) -> asyncio.AbstractEventLoop:
@@ -118,6 +119,7 @@ class Dispatcher:
             self._wake = asyncio.Event()
             self._worker = None
             self._client = None
+            self._explicit_waiting = 0
         return loop
 
     @property
@@ -207,24 +209,59 @@ class Dispatcher:
         """
         summary = DrainSummary()
         budget = FIRST_SLICE_SECONDS if pause else GROUP_SECONDS
-        async with self.lock:
-            while max_attempts is None or len(summary.ran) < max_attempts:
-                item = self._run_group(summary, until, on_due, max_attempts, budget)
-                if item is _EMPTY:
-                    break
-                if item is not None:  # a webhook attempt: sent outside any transaction
-                    result = await self._run(item)
-                    if result is not None:
-                        summary.ran.append(result)
-                if pause:  # let requests in; work longer next time if none were waiting
-                    began = monotonic()
-                    await asyncio.sleep(0)
-                    if monotonic() - began > BUSY_YIELD_SECONDS:
-                        await asyncio.sleep(BUSY_PAUSE_SECONDS)
-                        budget = SLICE_SECONDS
-                    else:
-                        budget = min(GROUP_SECONDS, budget * 2)
+        lock = self.lock
+        waiting = not pause and lock.locked()
+        if waiting:  # the background worker gives way to this drain at its next pause
+            self._explicit_waiting += 1
+        try:
+            async with lock:
+                if waiting:
+                    self._explicit_waiting -= 1
+                    waiting = False
+                await self._drain_locked(summary, until, on_due, max_attempts, budget, pause)
+        finally:
+            if waiting:
+                self._explicit_waiting -= 1
         return summary
+
+    async def _drain_locked(
+        self,
+        summary: DrainSummary,
+        until: datetime | None,
+        on_due: Callable[[datetime], None] | None,
+        max_attempts: int | None,
+        budget: float,
+        pause: bool,
+    ) -> None:
+        while max_attempts is None or len(summary.ran) < max_attempts:
+            item = self._run_group(summary, until, on_due, max_attempts, budget)
+            if item is _EMPTY:
+                break
+            if item is not None:  # a webhook attempt: sent outside any transaction
+                result = await self._run(item)
+                if result is not None:
+                    summary.ran.append(result)
+            if pause:  # let requests in; work longer next time if none were waiting
+                if self._give_way():
+                    break
+                began = monotonic()
+                await asyncio.sleep(0)
+                if monotonic() - began > BUSY_YIELD_SECONDS:
+                    await asyncio.sleep(BUSY_PAUSE_SECONDS)
+                    budget = SLICE_SECONDS
+                else:
+                    budget = min(GROUP_SECONDS, budget * 2)
+                if self._give_way():
+                    break
+
+    def _give_way(self) -> bool:
+        """True when a settle or clock move waits for the lock: it runs the rest at full speed
+        (the worker looks again afterwards)."""
+        if not self._explicit_waiting:
+            return False
+        if self._wake is not None:
+            self._wake.set()
+        return True
 
     def _run_group(
         self,

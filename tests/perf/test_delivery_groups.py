@@ -83,3 +83,23 @@ def test_a_failing_attempt_keeps_the_attempts_before_it(tmp_path: Any,
     monkeypatch.setattr(engine.Dispatcher, "_finish", original)
     summary = run_async(dispatcher.drain())
     assert [attempt.event_id for attempt in summary.ran] == ids[2:]
+
+
+def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
+    """A settle arriving while the worker drains a backlog takes over at the worker's next pause
+    and runs the rest at once; every attempt runs exactly once, in order."""
+    import asyncio
+
+    app = _app(tmp_path)
+    ids = run_async(_setup(app, 300))
+    dispatcher = engine.get(app.state.emulator)
+
+    async def both() -> tuple[Any, Any]:
+        background = asyncio.create_task(dispatcher.drain(pause=True))
+        await asyncio.sleep(0)  # the worker runs its first slice, then yields
+        explicit = asyncio.create_task(dispatcher.drain())
+        return await background, await explicit
+
+    background, explicit = run_async(both())
+    assert background.ran and explicit.ran
+    assert [a.event_id for a in background.ran + explicit.ran] == ids
