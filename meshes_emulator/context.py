@@ -41,6 +41,11 @@ class Emulator:
     on_work: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     on_reset: list[Callable[[], None]] = field(default_factory=list)
     extensions: dict[str, Any] = field(default_factory=dict)
+    # Set by serving.FastServer: how many HTTP requests it is handling now (group commit asks)
+    # and has received so far (the delivery worker gives way while requests keep arriving).
+    # None under other servers: every event is then committed alone, and the worker judges by time.
+    requests_in_flight: Callable[[], int] | None = None
+    requests_received: Callable[[], int] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Emulator:

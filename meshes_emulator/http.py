@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Message
 
 from meshes_emulator.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
@@ -31,14 +33,39 @@ async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
+    body: bytes | None = getattr(request, "_body", None)  # already read (Request.body() keeps it)
+    if body is None:
+        message = await request.receive()  # usually the whole body, in one message
+        if message["type"] != "http.request" or message.get("more_body", False):
+            return await _chunked_body(request, message, limit)
+        body = message.get("body", b"")
+    if len(body) > limit:
+        raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
+    return body
+
+
+async def _chunked_body(request: Request, message: Message, limit: int) -> bytes:
+    """A body sent in several messages, refused with 413 once past `limit`."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in _rest_of_body(request, message):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _rest_of_body(request: Request, first: Message) -> AsyncIterator[bytes]:
+    """The body's chunks, from the first message already received."""
+    message = first
+    while True:
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+        message = await request.receive()
 
 
 async def read_json(request: Request, *, required: bool = True) -> Any:

@@ -89,9 +89,15 @@ class TimeOrdered:
         self._ms = -1
         self._counter = 0
         self._prefix = ""  # "tttttttt-tttt-" for self._ms
+        self._instant: datetime | None = None  # the last instant asked for, and its milliseconds
+        self._instant_ms = -1
 
     def next(self, instant: datetime) -> str:
-        ms = (instant - _EPOCH) // _MILLISECOND
+        if instant is self._instant:  # the ids of one event and its rule_events share an instant
+            ms = self._instant_ms
+        else:
+            ms = self._instant_ms = (instant - _EPOCH) // _MILLISECOND
+            self._instant = instant
         if ms > self._ms:
             self._set_ms(ms)
             self._counter = self._rng.getrandbits(_COUNTER_BITS - 1)

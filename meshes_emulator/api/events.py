@@ -10,7 +10,7 @@ from meshes_emulator.engine import dispatcher
 from meshes_emulator.http import json_response, read_json
 from meshes_emulator.pagination import envelope, page_request
 from meshes_emulator.schemas import events as wire
-from meshes_emulator.services import events
+from meshes_emulator.services import events, group_commit
 
 
 def _with_task(response: Response, request: Request) -> Response:
@@ -41,8 +41,9 @@ async def list_events(request: Request) -> Response:
 
 async def create_event(request: Request) -> Response:
     emulator, who = caller(request)
-    row = events.create(emulator, who, await read_json(request))
-    return _with_task(json_response({"event": wire.created_event(row)}, status=201), request)
+    item = events.parse_one(await read_json(request))
+    row = await group_commit.of(emulator).ingest(who, item)  # (wakes the delivery worker)
+    return json_response({"event": wire.created_event(row)}, status=201)
 
 
 async def create_bulk_events(request: Request) -> Response:

@@ -119,11 +119,58 @@ def _plan(
 
 
 def create(emulator: Emulator, who: Principal, body: Any) -> Row:
-    """Ingest one event (201 body source)."""
+    """Ingest one event (201 body source), in a transaction of its own."""
     item = _parse(body, "")
     with emulator.store.transaction():
         workspace_id = _workspace_for(emulator, who, item, "")
         return _insert(emulator, who, workspace_id, item)
+
+
+def parse_one(body: Any) -> EventIn:
+    """The body of POST /events, checked (400/413 before anything is queued or written)."""
+    return _parse(body, "")
+
+
+def create_group(emulator: Emulator, batch: list[tuple[Principal, EventIn]]) -> list[Row | ApiError]:
+    """Ingest the events of several single-event requests in one transaction (group commit).
+
+    Each request gets its own answer: the event row, or the error that refused it (a refusal
+    writes nothing). The accepted events go in with one executemany, in the order given.
+    """
+    answers: list[Row | ApiError] = []
+    with emulator.store.transaction():
+        planned = _Planned()
+        for who, item in batch:
+            try:
+                workspace_id = _workspace_for(emulator, who, item, "")
+            except ApiError as exc:
+                answers.append(exc)
+                continue
+            answers.append(planned.add(emulator, who, workspace_id, item))
+        planned.write(emulator)
+    return answers
+
+
+class _Planned:
+    """Events planned for one transaction, written together (two executemany calls)."""
+
+    def __init__(self) -> None:
+        self.events: list[Row] = []
+        self.rule_events: list[Row] = []
+        self.catalogs: list[tuple[str, str, str | None, str]] = []
+
+    def add(self, emulator: Emulator, who: Principal, workspace_id: str, item: EventIn) -> Row:
+        row, rule_events = _plan(emulator, who, workspace_id, item)
+        self.events.append(row)
+        self.rule_events.extend(rule_events)
+        self.catalogs.append((workspace_id, item.event, item.resource, who.created_by))
+        return row
+
+    def write(self, emulator: Emulator) -> None:
+        store.insert_events(emulator.store, self.events)
+        store.insert_rule_events(emulator.store, self.rule_events)
+        for workspace_id, event, resource, created_by in self.catalogs:
+            register_catalogs(emulator, workspace_id, event, resource, created_by)
 
 
 def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dict[str, Any]]:
@@ -136,13 +183,10 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
         raise ValidationFailed([{"param": "body", "msg": f"must contain at most {MAX_BULK} events"}])
     records: list[dict[str, Any]] = []
     errors = 0
-    db = emulator.store
-    with db.transaction():
+    with emulator.store.transaction():
         # Every item is checked and planned first (nothing is written before a refusal), then
         # the accepted events and their rule_events go in with one executemany each.
-        events: list[Row] = []
-        rule_events: list[Row] = []
-        catalogs: list[tuple[str, str, str | None]] = []
+        planned = _Planned()
         for index, raw in enumerate(body):
             prefix = f"[{index}]."
             try:
@@ -152,15 +196,8 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
                 errors += 1
                 records.append(exc.body())
                 continue
-            row, planned = _plan(emulator, who, workspace_id, item)
-            events.append(row)
-            rule_events.extend(planned)
-            catalogs.append((workspace_id, item.event, item.resource))
-            records.append(wire.created_event(row))
-        store.insert_events(db, events)
-        store.insert_rule_events(db, rule_events)
-        for workspace_id, event, resource in catalogs:
-            register_catalogs(emulator, workspace_id, event, resource, who.created_by)
+            records.append(wire.created_event(planned.add(emulator, who, workspace_id, item)))
+        planned.write(emulator)
     result: dict[str, Any] = {"count": len(records), "records": records}
     if errors:
         result["error_count"] = errors
