@@ -27,6 +27,11 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
                     media_type="application/json")
 
 
+def json_bytes_response(body: bytes, status: int = 200) -> Response:
+    """A response whose JSON body is already rendered."""
+    return Response(body, status_code=status, media_type="application/json")
+
+
 async def read_body(request: Request) -> bytes:
     """The raw body, refused with 413 past the emulator's size limit."""
     limit: int = request.app.state.emulator.settings.max_body_bytes

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from meshes_emulator.api import caller
 from meshes_emulator.engine import dispatcher
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.http import json_bytes_response, json_response, read_json
 from meshes_emulator.pagination import envelope, page_request
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events, group_commit
@@ -23,20 +23,19 @@ def _with_task(response: Response, request: Request) -> Response:
 async def list_workspace_events(request: Request) -> Response:
     emulator, who = caller(request)
     req = page_request(request)
-    rows = events.list_page(
+    body = events.list_page_json(
         emulator,
         who.org_id,
         req,
         events.filters_from(request.query_params),
         workspace_id=request.path_params["workspace_id"],
     )
-    return json_response(envelope(rows, req, wire.event))
+    return json_bytes_response(body)
 
 
 async def list_events(request: Request) -> Response:
     emulator, who = caller(request)
-    req = page_request(request)
-    return json_response(envelope(events.list_page(emulator, who.org_id, req), req, wire.event))
+    return json_bytes_response(events.list_page_json(emulator, who.org_id, page_request(request)))
 
 
 async def create_event(request: Request) -> Response:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
+
 from meshes_emulator.auth import Principal
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.context import Emulator
@@ -26,7 +28,7 @@ from meshes_emulator.errors import (
     ValidationFailed,
     not_found,
 )
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.pagination import PageRequest, envelope_json
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
 from meshes_emulator.services import fixtures, workspaces
@@ -219,16 +221,37 @@ def rule_events(emulator: Emulator, event_id: str) -> list[Row]:
     return store.rule_events_of(emulator.store, event_id)
 
 
-def list_page(
+MAX_RENDERED = 50_000  # list records kept rendered; past that the cache starts again
+
+
+def list_page_json(
     emulator: Emulator,
     org_id: str,
     req: PageRequest,
     filters: dict[str, str] | None = None,
     workspace_id: str | None = None,
-) -> list[Row]:
+) -> bytes:
+    """A page of events, newest first, as the response body (the same bytes `envelope` would
+    give, rendered by orjson).
+
+    Each event's record is rendered once per state and kept (store.cache, by id): a page costs
+    a query of its ids, plus the columns of events not rendered yet or changed since (every
+    event update forgets its record; a rollback or reset forgets them all).
+    """
     if workspace_id is not None:
         workspaces.get(emulator, org_id, workspace_id)
-    return store.list_events(emulator.store, org_id, req, workspace_id=workspace_id, filters=filters)
+    db = emulator.store
+    keys = store.list_event_keys(db, org_id, req, workspace_id=workspace_id, filters=filters)
+    page = keys[: req.limit]
+    rendered: dict[str, bytes] | None = db.cache.get(store.RENDERED_CACHE)
+    if rendered is None or len(rendered) > MAX_RENDERED:
+        rendered = db.cache[store.RENDERED_CACHE] = {}
+    missing = [event_id for _, event_id in page if event_id not in rendered]
+    if missing:
+        for row in store.events_by_id(db, missing):
+            rendered[row["id"]] = orjson.dumps(wire.event(row))
+    next_rowid = page[-1][0] if len(keys) > req.limit and page else None
+    return envelope_json([rendered[event_id] for _, event_id in page], req, next_rowid)
 
 
 def filters_from(query: Any) -> dict[str, str]:

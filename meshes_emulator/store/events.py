@@ -30,27 +30,38 @@ def get_event_any_org(store: Store, event_id: str) -> Row | None:
     return store.one("SELECT * FROM events WHERE id = ?", [event_id])
 
 
-def list_events(
+EVENT_LIST_COLUMNS = (
+    "rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, total_rules, "
+    "completed_count, failed_count, started_at, completed_at, created_by, created_at"
+)
+RENDERED_CACHE = "rendered_events"  # store.cache: event id -> its list record as JSON bytes
+
+
+def list_event_keys(
     store: Store,
     org_id: str,
     req: PageRequest,
     *,
     workspace_id: str | None = None,
     filters: dict[str, str] | None = None,
-) -> list[Row]:
-    """Events newest first (no payload column), exact-match filters on columns."""
+) -> list[tuple[int, str]]:
+    """(rowid, id) of a page of events, newest first, `limit + 1` of them (keyset pagination)."""
     where, params = scoped_page_query(org_id, req, workspace_id, filters)
-    return store.all(
-        "SELECT rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, "
-        "total_rules, completed_count, failed_count, started_at, completed_at, created_by, "
-        f"created_at FROM events{where}",
-        params,
-    )
+    return store.tuples(f"SELECT rowid, id FROM events{where}", params)
+
+
+def events_by_id(store: Store, event_ids: list[str]) -> list[Row]:
+    """The list columns of the given events (any order)."""
+    marks = ", ".join("?" for _ in event_ids)
+    return store.all(f"SELECT {EVENT_LIST_COLUMNS} FROM events WHERE id IN ({marks})", event_ids)
 
 
 def update_event(store: Store, event_id: str, changes: dict[str, Any]) -> None:
     sets = ", ".join(f"{column} = ?" for column in changes)
     store.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), event_id])
+    rendered = store.cache.get(RENDERED_CACHE)
+    if rendered:
+        rendered.pop(event_id, None)
 
 
 def rule_event_statuses(store: Store, event_id: str) -> list[str]:
