@@ -1,7 +1,8 @@
 """Fan-out at ingest: one rule_event per matching rule, in the event's own transaction.
 
 Each rule_event starts `pending`, due at the event's creation time, with a snapshot of the rule's
-action and metadata (a later rule deletion does not change deliveries already queued).
+action and metadata (a later rule deletion does not change deliveries already queued). Rows are
+built as tuples in `store.events.RULE_EVENT_COLUMNS` order (the hot path of ingest).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from meshes_emulator.engine.matching import matches
-from meshes_emulator.store import events as event_store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, Store, encode_json
 
@@ -17,16 +17,6 @@ from meshes_emulator.store.db import Row, Store, encode_json
 def rule_view(rule: Row) -> dict[str, Any]:
     """A rule row with the API field names matching.py expects."""
     return {**rule, "workspace": rule["workspace_id"]}
-
-
-def fan_out(db: Store, event: Row, new_id: Any) -> list[Row]:
-    """Create the rule_events of a freshly inserted event (call inside its transaction).
-
-    `new_id()` returns a fresh id per rule_event. Returns the inserted rows.
-    """
-    rows = rule_events_for(db, event, new_id)
-    event_store.insert_rule_events(db, rows)
-    return rows
 
 
 TEMPLATES_CACHE = "fanout_templates"  # store.cache: (workspace, event) -> (rules, prepared)
@@ -57,36 +47,22 @@ def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
     return entry[1]
 
 
-def rule_events_for(db: Store, event: Row, new_id: Any) -> list[Row]:
+def rule_events_for(db: Store, event: Row, new_id: Any) -> list[tuple[Any, ...]]:
     """The rule_event rows an event fans out to, not inserted yet (so the event row can be
-    written once, with its `total_rules`, before them)."""
+    written once, with its `total_rules`, before them): tuples in `RULE_EVENT_COLUMNS` order,
+    as `store.events.insert_rule_events` takes them (each starts `pending`, due at creation)."""
+    rows: list[tuple[Any, ...]] = []
+    prepared = _prepared(db, event["workspace_id"], event["event"])
+    if not prepared:
+        return rows
     view = {**event, "workspace": event["workspace_id"]}
-    rows: list[Row] = []
-    for rule, filtered, metadata, metadata_json in _prepared(db, event["workspace_id"], event["event"]):
+    event_id, created_at = event["id"], event["created_at"]
+    shared = (event["event"], event["resource"], event["resource_id"], created_at,
+              event["created_by"], created_at)
+    for rule, filtered, metadata, metadata_json in prepared:
         if filtered is not None and not matches(filtered, view):
             continue
-        rows.append(
-            {
-                "id": new_id(),
-                "event_id": event["id"],
-                "rule_id": rule["id"],
-                "org_id": event["org_id"],
-                "workspace_id": event["workspace_id"],
-                "connection_id": rule["connection_id"],
-                "integration_type": rule["type"],
-                "action": metadata.get("action"),
-                "rule_metadata": metadata_json,
-                "event": event["event"],
-                "resource": event["resource"],
-                "resource_id": event["resource_id"],
-                "status": "pending",
-                "attempt_count": 0,
-                "started_at": None,
-                "completed_at": None,
-                "last_error": None,
-                "due_at": event["created_at"],
-                "created_by": event["created_by"],
-                "created_at": event["created_at"],
-            }
-        )
+        rows.append((new_id(), event_id, rule["id"], event["org_id"], event["workspace_id"],
+                     rule["connection_id"], rule["type"], metadata.get("action"), metadata_json,
+                     *shared))
     return rows

@@ -86,8 +86,8 @@ def _insert(
 
 def _plan(
     emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
-) -> tuple[Row, list[Row]]:
-    """The event row and its rule_event rows, not written yet.
+) -> tuple[Row, list[tuple[Any, ...]]]:
+    """The event row and its rule_event rows (tuples, see fanout.py), not written yet.
 
     Event and rule_event ids are time-ordered (UUID v7 from the emulator clock); the rule_events
     are planned first so the event row is written once, with its final counters.
@@ -158,7 +158,7 @@ class _Planned:
 
     def __init__(self) -> None:
         self.events: list[Row] = []
-        self.rule_events: list[Row] = []
+        self.rule_events: list[tuple[Any, ...]] = []
         self.catalogs: list[tuple[str, str, str | None, str]] = []
 
     def add(self, emulator: Emulator, who: Principal, workspace_id: str, item: EventIn) -> Row:

@@ -72,8 +72,22 @@ def rule_event_statuses(store: Store, event_id: str) -> list[str]:
 # -- rule_events -----------------------------------------------------------------------------
 
 
-def insert_rule_events(store: Store, rows: list[Row]) -> None:
-    store.insert_many("rule_events", rows)
+RULE_EVENT_COLUMNS = (
+    "id", "event_id", "rule_id", "org_id", "workspace_id", "connection_id", "integration_type",
+    "action", "rule_metadata", "event", "resource", "resource_id", "due_at", "created_by",
+    "created_at",
+)
+_INSERT_RULE_EVENTS = (
+    f"INSERT INTO rule_events ({', '.join(RULE_EVENT_COLUMNS)}, status, attempt_count) "
+    f"VALUES ({', '.join('?' for _ in RULE_EVENT_COLUMNS)}, 'pending', 0)"
+)
+
+
+def insert_rule_events(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    """Insert new (pending) rule_events: tuples in RULE_EVENT_COLUMNS order, one executemany."""
+    if rows:
+        with store.lock:
+            store.conn.executemany(_INSERT_RULE_EVENTS, rows)
 
 
 def rule_events_of(store: Store, event_id: str) -> list[Row]:

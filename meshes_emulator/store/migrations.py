@@ -199,3 +199,10 @@ def m003_sessions_ttl_seconds(db: Database) -> None:
 def m004_faults_seen(db: Database) -> None:
     """faults.seen: how many attempts/requests a fault matched (its schedules count them)."""
     db.execute("ALTER TABLE faults ADD COLUMN seen INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m005_drop_rule_events_connection_index(db: Database) -> None:
+    """No query of the API or the engine reads rule_events by connection (only the admin
+    inspection filter, which scans); the index cost every ingested rule_event ~1 us."""
+    db.execute("DROP INDEX IF EXISTS rule_events_connection")
