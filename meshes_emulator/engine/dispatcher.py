@@ -62,9 +62,9 @@ MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
 # time and catch up when it stops. A quiet yield doubles the slice (up to GROUP_SECONDS).
 # A group of events waiting for its commit (services/group_commit.py) always goes first.
 FIRST_SLICE_SECONDS = 0.002
-SLICE_SECONDS = 0.0005
+SLICE_SECONDS = 0.00025
 BUSY_YIELD_SECONDS = 0.0001
-BUSY_PAUSE_SECONDS = 0.005
+BUSY_PAUSE_SECONDS = 0.0025
 GROUP_SECONDS = 0.02  # the longest one transaction lasts (explicit drains: settle, clock moves)
 _EMPTY: Row = {}  # `_run_group`'s answer when nothing is due
 

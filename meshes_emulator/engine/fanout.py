@@ -1,4 +1,4 @@
-"""Fan-out at ingest: one rule_event per matching rule, in the event's own transaction.
+"""Fan-out at ingest: one rule_event per matching rule, written in the event's transaction.
 
 Each rule_event starts `pending`, due at the event's creation time, with a snapshot of the rule's
 action and metadata (a later rule deletion does not change deliveries already queued). Rows are
