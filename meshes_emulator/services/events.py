@@ -77,10 +77,9 @@ def _insert(
     emulator: Emulator, who: Principal, workspace_id: str, item: EventIn, event_id: str | None = None
 ) -> Row:
     """Insert one event with its rule_events and catalog entries (inside a transaction)."""
-    row, rule_events = _plan(emulator, who, workspace_id, item, event_id)
-    store.insert_event(emulator.store, row)
-    store.insert_rule_events(emulator.store, rule_events)
-    register_catalogs(emulator, workspace_id, item.event, item.resource, who.created_by)
+    planned = _Planned()
+    row = planned.add(emulator, who, workspace_id, item, event_id)
+    planned.write(emulator)
     return row
 
 
@@ -161,8 +160,11 @@ class _Planned:
         self.rule_events: list[tuple[Any, ...]] = []
         self.catalogs: list[tuple[str, str, str | None, str]] = []
 
-    def add(self, emulator: Emulator, who: Principal, workspace_id: str, item: EventIn) -> Row:
-        row, rule_events = _plan(emulator, who, workspace_id, item)
+    def add(
+        self, emulator: Emulator, who: Principal, workspace_id: str, item: EventIn,
+        event_id: str | None = None,
+    ) -> Row:
+        row, rule_events = _plan(emulator, who, workspace_id, item, event_id)
         self.events.append(row)
         self.rule_events.extend(rule_events)
         self.catalogs.append((workspace_id, item.event, item.resource, who.created_by))

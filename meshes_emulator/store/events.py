@@ -13,10 +13,6 @@ TERMINAL = ("completed", "failed", "canceled")
 # -- events ----------------------------------------------------------------------------------
 
 
-def insert_event(store: Store, row: Row) -> None:
-    store.insert("events", row)
-
-
 def insert_events(store: Store, rows: list[Row]) -> None:
     """Insert event rows that all have the same keys (one executemany)."""
     store.insert_many("events", rows)
