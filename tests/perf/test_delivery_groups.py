@@ -103,3 +103,19 @@ def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
     background, explicit = run_async(both())
     assert background.ran and explicit.ran
     assert [a.event_id for a in background.ran + explicit.ran] == ids
+
+
+def test_the_worker_sees_requests_arriving_by_the_servers_count(tmp_path: Any) -> None:
+    emulator = _app(tmp_path).state.emulator
+    worker = engine.get(emulator)
+    received = [7]
+    emulator.requests_received = lambda: received[0]
+    seen = worker._requests_received()
+    assert seen == 7
+    assert not worker._requests_arrived(seen, yielded_at=0.0)  # however long the yield took
+    received[0] += 1
+    assert worker._requests_arrived(seen, yielded_at=float("inf"))  # however short
+    emulator.requests_received = None  # another server than FastServer: judged by time
+    assert worker._requests_received() == -1
+    assert worker._requests_arrived(-1, yielded_at=0.0)
+    assert not worker._requests_arrived(-1, yielded_at=float("inf"))
