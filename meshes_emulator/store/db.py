@@ -249,6 +249,14 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 _last_names: tuple[Any, tuple[str, ...]] = (None, ())
 
 
+def where_equal(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`column = ? AND ...` (or `1 = 1` when empty) and its params, for exact-match filters;
+    keys are SQL expressions chosen by the caller, never user input."""
+    if not conditions:
+        return "1 = 1", []
+    return " AND ".join(f"{column} = ?" for column in conditions), list(conditions.values())
+
+
 def encode_json(value: Any) -> str | None:
     """JSON text for a JSON column (None stays NULL)."""
     return None if value is None else orjson.dumps(value).decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshes_emulator.pagination import PageRequest, keyset_clause, scoped_page_query
-from meshes_emulator.store.db import Row, Store, decode_json
+from meshes_emulator.store.db import Row, Store, decode_json, where_equal
 
 TERMINAL = ("completed", "failed", "canceled")
 
@@ -175,14 +175,10 @@ def insert_delivery(store: Store, row: Row) -> None:
 
 def list_deliveries(store: Store, filters: dict[str, str], limit: int) -> list[Row]:
     """Sink records oldest first, joined with their attempt's outcome."""
-    where = ["1 = 1"]
-    params: list[Any] = []
-    for column, value in filters.items():
-        where.append(f"d.{column} = ?")
-        params.append(value)
+    where, params = where_equal({f"d.{column}": value for column, value in filters.items()})
     rows = store.all(
         "SELECT d.*, a.outcome_code, a.http_status, a.attempt_number FROM deliveries d "
-        f"LEFT JOIN attempts a ON a.id = d.attempt_id WHERE {' AND '.join(where)} "
+        f"LEFT JOIN attempts a ON a.id = d.attempt_id WHERE {where} "
         "ORDER BY d.rowid LIMIT ?",
         [*params, limit],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshes_emulator.store.db import Row, Store
+from meshes_emulator.store.db import Row, Store, where_equal
 
 
 def list_faults(store: Store, kind: str | None = None) -> list[Row]:
@@ -40,11 +40,6 @@ def delete_fault(store: Store, fault_id: str) -> int:
 
 def delete_faults(store: Store, kind: str | None = None, source: str | None = None) -> int:
     """Delete all faults (of one kind / one source when given); returns how many."""
-    where, params = ["1 = 1"], []
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    if source is not None:
-        where.append("json_extract(spec, '$.source') = ?")
-        params.append(source)
-    return store.execute(f"DELETE FROM faults WHERE {' AND '.join(where)}", params)
+    conditions = {"kind": kind, "json_extract(spec, '$.source')": source}
+    where, params = where_equal({k: v for k, v in conditions.items() if v is not None})
+    return store.execute(f"DELETE FROM faults WHERE {where}", params)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from meshes_emulator.store.db import Row, Store, decode_json
+from meshes_emulator.store.db import Row, Store, decode_json, where_equal
 
 RULE_EVENT_FILTERS = {
     "workspace": "workspace_id",
@@ -47,12 +45,6 @@ def attempts_of_event(store: Store, event_id: str) -> list[Row]:
 
 def list_rule_events(store: Store, filters: dict[str, str], limit: int) -> list[Row]:
     """rule_events oldest first, exact-match filters (API names -> columns)."""
-    where = ["1 = 1"]
-    params: list[Any] = []
-    for name, value in filters.items():
-        where.append(f"{RULE_EVENT_FILTERS[name]} = ?")
-        params.append(value)
-    return store.all(
-        f"SELECT * FROM rule_events WHERE {' AND '.join(where)} ORDER BY rowid LIMIT ?",
-        [*params, limit],
-    )
+    where, params = where_equal({RULE_EVENT_FILTERS[name]: value for name, value in filters.items()})
+    return store.all(f"SELECT * FROM rule_events WHERE {where} ORDER BY rowid LIMIT ?",
+                     [*params, limit])
