@@ -118,6 +118,25 @@ def header(title: str, **details: Any) -> None:
     sys.stdout.flush()
 
 
+def run_per_database(description: str, title: str, run: Callable[..., object],
+                     warmup: bool = False) -> None:
+    """The command line of a benchmark run on a WAL file and/or in memory: --rounds,
+    --duration, --db (and --warmup), then `run(kind, args, directory)` for each database."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=2.0)
+    if warmup:
+        parser.add_argument("--warmup", type=float, default=0.3)
+    parser.add_argument("--db", choices=["file", "memory", "both"], default="both")
+    args = parser.parse_args()
+    header(title, rounds=args.rounds, seconds=args.duration)
+    with tempfile.TemporaryDirectory() as directory:
+        for kind in (["file", "memory"] if args.db == "both" else [args.db]):
+            run(kind, args, directory)
+
+
 # -- the emulator as a subprocess ---------------------------------------------------------------
 
 

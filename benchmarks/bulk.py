@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import Serve, header, ingest_headers, load, median, ratio_line, summary
+from _util import Serve, ingest_headers, load, median, ratio_line, run_per_database, summary
 
 BATCH = 100
 
@@ -58,16 +57,9 @@ def run(kind: str, args: argparse.Namespace, directory: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--db", choices=["file", "memory", "both"], default="both")
-    args = parser.parse_args()
-    header("bulk: 100-event batches, 3 matching simulated rules, beside single ingest",
-           rounds=args.rounds, seconds=args.duration)
-    with tempfile.TemporaryDirectory() as directory:
-        for kind in (["file", "memory"] if args.db == "both" else [args.db]):
-            run(kind, args, directory)
+    run_per_database(__doc__ or "",
+                     "bulk: 100-event batches, 3 matching simulated rules, beside single ingest",
+                     run)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import Serve, header, ingest_headers, load, median, ratio_line, summary
+from _util import Serve, ingest_headers, load, median, ratio_line, run_per_database, summary
 
 LEVELS = (1, 8, 64)
 TARGETS = {"file": ("0.18", 8.0), "memory": ("0.25", 3.0)}
@@ -79,17 +78,9 @@ def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--warmup", type=float, default=0.3)
-    parser.add_argument("--db", choices=["file", "memory", "both"], default="both")
-    args = parser.parse_args()
-    header("ingest: single events, 3 matching simulated rules, beside GET /_emulator/health",
-           rounds=args.rounds, seconds=args.duration)
-    with tempfile.TemporaryDirectory() as directory:
-        for kind in (["file", "memory"] if args.db == "both" else [args.db]):
-            run(kind, args, directory)
+    run_per_database(__doc__ or "",
+                     "ingest: single events, 3 matching simulated rules, beside GET /_emulator/health",
+                     run, warmup=True)
 
 
 if __name__ == "__main__":
