@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshes_emulator.context import Emulator
+from meshes_emulator.cors import IngestCorsMiddleware
 from meshes_emulator.errors import ApiError, error_body
 from meshes_emulator.exposure import ExposureMiddleware
 from meshes_emulator.http import json_response
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=all_routes(),
-        middleware=[Middleware(CatchAllMiddleware), Middleware(ExposureMiddleware)],
+        middleware=[Middleware(IngestCorsMiddleware), Middleware(CatchAllMiddleware),
+                    Middleware(ExposureMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error_handler},
         lifespan=lifespan,
     )

@@ -13,21 +13,13 @@ from meshes_emulator.admin.routes import admin_routes
 from meshes_emulator.api import connections, events, integrations, mappings, rules, sessions
 from meshes_emulator.api import workspaces as ws
 from meshes_emulator.auth import EMBEDDABLE, INGEST, MACHINE, SESSION, authenticate
+from meshes_emulator.cors import PREFLIGHT_HEADERS
 from meshes_emulator.openapi import serve_openapi
 from meshes_emulator.routing import IndexedRouter
 from meshes_emulator.services import session_scope
 from meshes_emulator.web import dashboard, embed_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Accept, X-Meshes-Publishable-Key, "
-    "X-Meshes-Client, Authorization",
-    "Access-Control-Max-Age": "600",
-}
-
 
 def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE) -> Route:
     """A public route: authenticate first (401 before anything else), then the handler."""
@@ -52,8 +44,9 @@ route_auth: dict[tuple[str, str], frozenset[str]] = {}
 
 
 async def cors_preflight(request: Request) -> Response:
-    """Browsers may call the two ingestion routes (behavior §1.3)."""
-    return Response(status_code=204, headers=CORS_HEADERS)
+    """Browsers may call the two ingestion routes (behavior §1.3); the actual responses get
+    their CORS headers from cors.IngestCorsMiddleware."""
+    return Response(status_code=204, headers=dict(PREFLIGHT_HEADERS))
 
 
 def public_routes() -> list[BaseRoute]:
