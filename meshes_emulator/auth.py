@@ -120,8 +120,8 @@ def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> P
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None
-    except jwt.ImmatureSignatureError:
-        raise Unauthorized("Token iat is in the future") from None
+    except jwt.ImmatureSignatureError as exc:
+        raise Unauthorized(_immature(exc)) from None
     except jwt.InvalidAudienceError:
         raise Unauthorized("Token aud must be 'meshes-api'") from None
     except jwt.InvalidIssuerError:
@@ -140,6 +140,12 @@ def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> P
         known.clear()
     known[token] = (principal, claims["exp"])
     return principal
+
+
+def _immature(exc: jwt.ImmatureSignatureError) -> str:
+    """Which claim lies in the future: PyJWT names it in its message ("... (nbf)")."""
+    claim = "nbf" if "nbf" in str(exc) else "iat"
+    return f"Token {claim} is in the future"
 
 
 def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal:

@@ -77,8 +77,11 @@ _last_format: tuple[datetime, str] = (DEFAULT_START, "2026-01-01T00:00:00.000Z")
 
 
 def parse_instant(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp (Z or offset); naive values are taken as UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Parse an RFC 3339 timestamp (Z or offset); naive values are taken as UTC.
+
+    RFC 3339 allows a lower-case `t` and `z` (§5.6 note); Python's parser wants upper case.
+    """
+    value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

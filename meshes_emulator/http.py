@@ -33,7 +33,12 @@ def json_bytes_response(body: bytes, status: int = 200) -> Response:
 
 
 async def read_body(request: Request) -> bytes:
-    """The raw body, refused with 413 past the emulator's size limit."""
+    """The raw body, refused with 413 past the emulator's size limit.
+
+    The one body reader of every route and credential kind: the body is kept on the request
+    (`request._body`, as `Request.body()` does), so a second call (the session-scope guard, then
+    the handler) reads it once and checks the limit once.
+    """
     limit: int = request.app.state.emulator.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
@@ -42,10 +47,12 @@ async def read_body(request: Request) -> bytes:
     if body is None:
         message = await request.receive()  # usually the whole body, in one message
         if message["type"] != "http.request" or message.get("more_body", False):
-            return await _chunked_body(request, message, limit)
-        body = message.get("body", b"")
+            body = await _chunked_body(request, message, limit)
+        else:
+            body = message.get("body", b"")
     if len(body) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
+    request._body = body
     return body
 
 

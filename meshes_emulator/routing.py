@@ -4,8 +4,11 @@ Starlette's Router tries every route in order (a regular expression each): `POST
 was the 24th of 40 public routes. `IndexedRouter` groups routes by the literal first segment of
 their path (`/events/{event_id}` -> `events`) and tries, in the original order, only the group
 of the request's first segment plus the routes without a literal first segment. A route outside
-that group cannot match the path, so the first full (or partial: 405) match is the one the plain
-Router would pick; anything unmatched goes through the plain Router (404, slash redirects).
+that group cannot match the path, so the first full match is the one the plain Router would pick;
+anything unmatched goes through the plain Router (404, slash redirects). Two departures from the
+plain Router: a 405 lists in `Allow` the methods of every route of the path (Starlette names only
+the first route's), and a literal path that matches but not by method (`/events/bulk` for GET)
+answers 405 rather than letting a later parameter route (`/events/{event_id}`) take the URL.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette._utils import get_route_path
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -40,22 +44,42 @@ class IndexedRouter(Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             segment = get_route_path(scope).lstrip("/").split("/", 1)[0]
-            partial: BaseRoute | None = None
-            partial_scope: Scope = {}
+            partials: list[tuple[Route, Scope]] = []
             for route in self._groups.get(segment, self._any):
                 match, child_scope = route.matches(scope)
-                if match is Match.FULL:
+                if match is Match.FULL and not _shadowed(route, partials):
                     scope.setdefault("router", self)
                     scope["route"] = route
                     scope.update(child_scope)
                     await route.handle(scope, receive, send)
                     return
-                if match is Match.PARTIAL and partial is None:
-                    partial, partial_scope = route, child_scope
-            if partial is not None:
-                scope.setdefault("router", self)
-                scope["route"] = partial
-                scope.update(partial_scope)
-                await partial.handle(scope, receive, send)
-                return
+                if match is not Match.NONE and isinstance(route, Route):
+                    partials.append((route, child_scope))
+            if partials:
+                _method_not_allowed(self, scope, partials)
         await super().app(scope, receive, send)
+
+
+def _params(route: Route) -> int:
+    return route.path.count("{")
+
+
+def _shadowed(route: BaseRoute, partials: list[tuple[Route, Scope]]) -> bool:
+    """A parameter route matched, but an earlier literal path matched the URL too.
+
+    `GET /events/bulk` matches `GET /events/{event_id}` only because `bulk` fills the
+    parameter; the URL names the `/events/bulk` resource, whose methods answer 405.
+    """
+    return isinstance(route, Route) and any(_params(other) < _params(route)
+                                            for other, _ in partials)
+
+
+def _method_not_allowed(router: Router, scope: Scope, partials: list[tuple[Route, Scope]]) -> None:
+    """405 with every method of the URL's resource in `Allow` (all routes of that path)."""
+    first, child_scope = partials[0]
+    methods = {method for route, _ in partials if route.path == first.path
+               for method in route.methods or ()}
+    scope.setdefault("router", router)
+    scope["route"] = first
+    scope.update(child_scope)
+    raise HTTPException(status_code=405, headers={"Allow": ", ".join(sorted(methods))})

@@ -33,10 +33,12 @@ MAX_RULE_EVENTS = 1000
 
 
 def _kind(request: Request, body: Any = None) -> str | None:
+    """The `kind` filter (query first, then body); a body's `"kind": null` is refused (schema)."""
     kind = request.query_params.get("kind")
+    present = kind is not None or (isinstance(body, dict) and "kind" in body)
     if kind is None and isinstance(body, dict):
         kind = body.get("kind")
-    if kind is not None and kind not in ("delivery", "api"):
+    if present and kind not in ("delivery", "api"):
         raise ValidationFailed([{"param": "kind", "msg": "must be 'delivery' or 'api'"}])
     return kind
 

@@ -73,7 +73,7 @@ async def create_org(request: Request) -> Response:
         raise BadRequest(detail="The request body must be a JSON object")
     name = body.get("name")
     workspace_name = body.get("workspace_name", "Default Workspace")
-    if name is not None and not isinstance(name, str):
+    if "name" in body and not isinstance(name, str):  # the schema says string: null is refused
         raise ValidationFailed([{"param": "name", "msg": "must be a string"}])
     if workspace_name is not None and not isinstance(workspace_name, str):
         raise ValidationFailed([{"param": "workspace_name", "msg": "must be a string"}])
@@ -121,9 +121,12 @@ async def captured_errors(request: Request) -> Response:
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
+    """An integer field; null or absent -> None; 5.0 is an integer (JSON Schema's rule)."""
     value = body.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed([{"param": key, "msg": "must be an integer"}])
     return value

@@ -22,7 +22,8 @@ import orjson
 from starlette.requests import Request
 
 from meshes_emulator.auth import Principal
-from meshes_emulator.errors import Forbidden, PayloadTooLarge
+from meshes_emulator.errors import Forbidden
+from meshes_emulator.http import read_body
 from meshes_emulator.schemas.sessions import PAYLOAD_SCOPE
 from meshes_emulator.store import sessions as store
 from meshes_emulator.store.db import Store
@@ -209,7 +210,7 @@ def _narrow_query(request: Request, session: dict[str, Any]) -> None:
 
 async def _check_body(request: Request, who: Principal, policy: Policy) -> None:
     """Check (and complete) the JSON body of a write; unparsable bodies are left to the handler."""
-    body = await _read_body(request)
+    body = await read_body(request)  # kept on the request: the handler does not read it again
     try:
         data = orjson.loads(body) if body.strip() else None
     except orjson.JSONDecodeError:
@@ -246,14 +247,6 @@ def _check_item(who: Principal, policy: Policy, item: dict[str, Any], *, complet
         resource=resource if isinstance(resource, str) else None,
         resource_id=resource_id if isinstance(resource_id, str) else None,
         action=policy.action, types=policy.types)
-
-
-async def _read_body(request: Request) -> bytes:
-    limit: int = request.app.state.emulator.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
-    return await request.body()  # cached on the request: the handler reads it again
 
 
 def _replace_body(request: Request, data: Any) -> None:

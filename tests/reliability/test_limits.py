@@ -1,0 +1,161 @@
+"""Issue 13: limits that hold for every caller, and the smaller defects of the attack run.
+
+Each test names the defect it pins (docs/reliability.md, "Limits").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from meshes_emulator import Settings, create_app
+from meshes_emulator.settings import DEFAULT_MAX_BODY_BYTES
+from pytest_meshes import MeshesServer
+from pytest_meshes.handle import mint_token
+from pytest_meshes.server import asgi_request
+from tests.test_error_shape import assert_error
+
+SERVER = ("127.0.0.1", 80)
+
+
+async def _session_token(app: Any) -> str:
+    """A workspace session token of the default workspace, minted through the app."""
+    _, raw = await asgi_request(app, "GET", "/_emulator/credentials", b"", {}, SERVER)
+    org = orjson.loads(raw)["organizations"][0]
+    key = org["machine_keys"][0]
+    machine = mint_token(key["access_key"], key["secret_key"], org["org_id"])
+    body = orjson.dumps({"workspace_id": org["workspaces"][0]["id"]})
+    status, raw = await asgi_request(app, "POST", "/api/v1/sessions", body, {
+        "authorization": f"Bearer {machine}", "content-type": "application/json"}, SERVER)
+    assert status == 200, raw
+    token: str = orjson.loads(raw)["access_token"]
+    return token
+
+
+async def _streamed(app: Any, path: str, headers: dict[str, str], chunks: int,
+                    size: int) -> tuple[int, int]:
+    """POST a chunked body of `chunks` x `size` bytes; returns (status, chunks the app read)."""
+    read = 0
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"127.0.0.1:80")] + [
+                 (k.encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 1), "server": SERVER}
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        if read > chunks:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": b"a" * size, "more_body": read < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status, read
+
+
+# -- one body reader for every credential kind ----------------------------------------------------
+
+
+def test_session_token_requests_stop_reading_at_the_body_limit() -> None:
+    """Defect: session_scope read the whole body a second time with no limit (Request.body()):
+    a 300 MiB chunked body raised RSS by 900 MiB before the handler's 413."""
+    app = create_app(Settings())
+    size = 1 << 20
+    chunks = 4 * DEFAULT_MAX_BODY_BYTES // size  # four times the limit
+
+    async def call() -> list[tuple[int, int]]:
+        token = await _session_token(app)
+        headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        return [await _streamed(app, path, headers, chunks, size)
+                for path in ("/api/v1/events", "/api/v1/events/bulk")]
+
+    for status, read in asyncio.run(call()):
+        assert status == 413
+        assert read <= DEFAULT_MAX_BODY_BYTES // size + 1  # stopped just past the limit
+    assert app.state.emulator.errors == []
+
+
+def test_non_ascii_content_length_on_the_session_path_is_not_a_500() -> None:
+    """Defect: the session path's own body reader sent Content-Length '²' to int(): a 500."""
+    app = create_app(Settings())
+
+    async def call() -> int:
+        token = await _session_token(app)
+        status, _ = await asgi_request(app, "POST", "/api/v1/events", b"", {
+            "authorization": f"Bearer {token}", "content-type": "application/json",
+            "content-length": "\u00b2"}, SERVER)
+        return status
+
+    assert asyncio.run(call()) in (400, 413)
+    assert app.state.emulator.errors == []
+
+
+# -- 405 and Allow ----------------------------------------------------------------------------------
+
+
+def test_405_lists_the_methods_of_every_route_of_the_path(raw: httpx.Client) -> None:
+    """Defect: DELETE /_emulator/clock answered Allow: GET, HEAD (POST /clock is a route too)."""
+    response = raw.delete("/_emulator/clock")
+    assert_error(response, 405, "MethodNotAllowed")
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    faults = raw.put("/_emulator/faults")
+    assert_error(faults, 405, "MethodNotAllowed")
+    assert faults.headers["allow"] == "DELETE, GET, HEAD, POST"
+
+
+def test_get_events_bulk_is_405_not_404(api: httpx.Client) -> None:
+    """Defect: GET /events/bulk fell through to GET /events/{event_id} and answered 404."""
+    for method in ("GET", "DELETE", "PUT"):
+        response = api.request(method, "/events/bulk")
+        assert_error(response, 405, "MethodNotAllowed")
+        assert response.headers["allow"] == "OPTIONS, POST"
+    assert_error(api.get("/events/not-an-event"), 404, "NotFound")
+
+
+# -- auth -----------------------------------------------------------------------------------------
+
+
+def _call(meshes_server: MeshesServer, **claims: Any) -> str:
+    token = meshes_server.token(**claims)
+    response = httpx.get(meshes_server.api_url + "/workspaces",
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return str(assert_error(response, 401, "Unauthorized")["error"])
+
+
+def test_future_nbf_is_reported_as_nbf(meshes_server: MeshesServer) -> None:
+    """Defect: a future `nbf` was reported as "iat in the future"."""
+    now = int(time.time())
+    assert "nbf is in the future" in _call(meshes_server, nbf=now + 3600)
+    assert "iat is in the future" in _call(meshes_server, iat=now + 3600, exp=now + 3630)
+
+
+# -- admin bodies follow the admin schema -----------------------------------------------------------
+
+
+def test_admin_bodies_refuse_null_where_the_schema_says_string(raw: httpx.Client) -> None:
+    """Defect: {"name": null} was accepted by POST /_emulator/orgs (schema: string)."""
+    assert_error(raw.post("/_emulator/orgs", json={"name": None}), 400, "BadRequest")
+    assert_error(raw.post("/_emulator/faults/clear", json={"kind": None}), 400, "BadRequest")
+    created = raw.post("/_emulator/orgs", json={"name": "Named", "workspace_name": None})
+    assert created.status_code == 201, created.text
+
+
+def test_admin_bodies_accept_schema_valid_values(raw: httpx.Client) -> None:
+    """Defect: schema-valid bodies were refused: an integral 3.0 seed, a lower-case RFC 3339."""
+    reset = raw.post("/_emulator/reset", json={"seed": 3.0, "start": "2030-01-01t00:00:00z"})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["seed"] == 3
+    assert raw.get("/_emulator/clock").json()["now"].startswith("2030-01-01T00:00:00")
+    nulls = raw.post("/_emulator/reset",
+                     json={"seed": None, "start": None, "clock": None, "fixtures": None})
+    assert nulls.status_code == 200, nulls.text
