@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -119,10 +120,26 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            emulator: Emulator = scope["app"].state.emulator
-            emulator.capture(scope.get("method", ""), scope.get("path", ""), exc)
             if started:
+                if not disk_full(exc):
+                    scope["app"].state.emulator.capture(scope.get("method", ""),
+                                                        scope.get("path", ""), exc)
                 raise
-            response = json_response(error_body(500, None, "Unexpected emulator error: "
-                                                 f"{type(exc).__name__}"), status=500)
-            await response(scope, receive, send)
+            await unexpected_error(scope, exc)(scope, receive, send)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL): the host's problem, not a defect."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def unexpected_error(scope: Scope, exc: Exception) -> Response:
+    """507 when the disk is full (the write was rolled back); else a 500, captured for the fixture."""
+    if disk_full(exc):
+        return json_response(error_body(
+            507, "Insufficient Storage", "The emulator's database or disk is full: nothing was "
+            "written. Free disk space (or raise the database's size limit) and retry."), status=507)
+    emulator: Emulator = scope["app"].state.emulator
+    emulator.capture(scope.get("method", ""), scope.get("path", ""), exc)
+    return json_response(error_body(500, None, "Unexpected emulator error: "
+                                     f"{type(exc).__name__}"), status=500)

@@ -29,6 +29,7 @@ STATUS_NAMES = {
     500: ("InternalServerError", "Internal Server Error"),
     501: ("NotImplemented", "Not Implemented"),
     503: ("ServiceUnavailable", "Service Unavailable"),
+    507: ("InsufficientStorage", "Insufficient Storage"),
 }
 
 

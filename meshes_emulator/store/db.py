@@ -53,6 +53,7 @@ class Store:
             self.conn.execute("PRAGMA wal_autocheckpoint = 256")
         self.db = sqlite_utils.Database(self.conn, execute_plugins=False)  # no plugin scan
         if not fresh:
+            refuse_newer_schema(self.conn)
             migrations.apply(self.db)
         self.conn.row_factory = _dict_row  # after sqlite-utils, which expects tuples
 
@@ -73,6 +74,8 @@ class Store:
             except BaseException:
                 self._depth -= 1
                 self.cache.clear()  # it may hold what the rolled-back writes made visible
+                if not self.conn.in_transaction:
+                    raise  # SQLite rolled back already (SQLITE_FULL, IOERR, NOMEM may): keep the cause
                 if depth == 0:
                     self.conn.execute("ROLLBACK")
                 else:
@@ -171,6 +174,34 @@ _template_pages = 0
 
 class _DeleteRows(Exception):
     """Reset by DELETE rather than by copying the template."""
+
+
+class NewerSchemaError(sqlite3.DatabaseError):
+    """The database was written by a newer emulator: migrating it would corrupt it."""
+
+
+def refuse_newer_schema(conn: sqlite3.Connection) -> None:
+    """Raise NewerSchemaError when the file holds migrations (or a user_version) this code lacks.
+
+    A newer release's tables and constraints would otherwise be used by older code (ingest then
+    failed with 500 IntegrityError); `serve` prints the one-line message and exits 2.
+    """
+    known = {migration.name for migration in migrations._migrations}
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    unknown: list[str] = []
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    [migrations.migrations_table]).fetchone():
+        rows = conn.execute(f"SELECT name FROM {migrations.migrations_table} "
+                            "WHERE migration_set = ? ORDER BY rowid", [migrations.name])
+        unknown = [name for (name,) in rows if name not in known]
+    if unknown or version > SCHEMA_USER_VERSION:
+        what = f"migration {unknown[-1]}" if unknown else f"user_version {version}"
+        raise NewerSchemaError(
+            f"written by a newer meshes-emulator ({what} is unknown to this version); "
+            "upgrade meshes-emulator or use another --db")
+
+
+SCHEMA_USER_VERSION = 0  # PRAGMA user_version of the schema (migrations are tracked by name)
 
 
 def _first(row: Any) -> Any:

@@ -6,7 +6,12 @@ Each test names the defect it pins (docs/reliability.md, "Limits").
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import subprocess
+import sys
 import time
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +19,10 @@ import orjson
 
 from meshes_emulator import Settings, create_app
 from meshes_emulator.settings import DEFAULT_MAX_BODY_BYTES
+from meshes_emulator.store.db import Store
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
-from pytest_meshes.server import asgi_request
+from pytest_meshes.server import ServerThread, asgi_request
 from tests.test_error_shape import assert_error
 
 SERVER = ("127.0.0.1", 80)
@@ -159,3 +165,72 @@ def test_admin_bodies_accept_schema_valid_values(raw: httpx.Client) -> None:
     nulls = raw.post("/_emulator/reset",
                      json={"seed": None, "start": None, "clock": None, "fixtures": None})
     assert nulls.status_code == 200, nulls.text
+
+
+# -- on-disk state ----------------------------------------------------------------------------------
+
+
+def _serve_once(db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", str(db)],
+        capture_output=True, text=True, timeout=60)
+
+
+def _newer(db: Path, sql: str) -> None:
+    Store(str(db)).close()  # a database of this version
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(sql)
+
+
+def test_a_database_of_a_newer_schema_is_refused_at_start(tmp_path: Path) -> None:
+    """Defect: a newer schema was migrated as if it were ours, then ingest answered 500."""
+    cases = {
+        "migration": "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                     "VALUES ('meshes_emulator', 'm999_from_the_future', '2030-01-01')",
+        "user_version": "PRAGMA user_version = 7",
+    }
+    for name, sql in cases.items():
+        db = tmp_path / f"{name}.db"
+        _newer(db, sql)
+        result = _serve_once(db)
+        assert result.returncode == 2, result
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        assert "newer meshes-emulator" in result.stderr
+        assert ("m999_from_the_future" if name == "migration" else "user_version 7") in result.stderr
+
+
+def test_a_full_disk_answers_507_and_recovers(tmp_path: Path) -> None:
+    """Defect: "database or disk is full" answered a generic 500 OperationalError."""
+    app = create_app(Settings(db_path=str(tmp_path / "full.db")))
+    store = app.state.emulator.store
+    thread = ServerThread(app)
+    thread.start()
+    try:
+        with httpx.Client(base_url=thread.url, timeout=30) as client:
+            credentials = client.get("/_emulator/credentials").json()["organizations"][0]
+            key = credentials["workspaces"][0]["publishable_key"]
+            client.headers["X-Meshes-Publishable-Key"] = key
+
+            def emit(n: int) -> httpx.Response:
+                return client.post("/api/v1/events", json={"event": "disk.test",
+                                                           "payload": {"n": n, "pad": "x" * 2000}})
+
+            assert emit(0).status_code == 201
+            with store.lock:
+                pages = store.conn.execute("PRAGMA page_count").fetchone()
+                store.conn.execute(f"PRAGMA max_page_count = {next(iter(pages.values()))}")
+            answers = [emit(n) for n in range(1, 200)]
+            full = [a for a in answers if a.status_code == 507]
+            assert full, [a.status_code for a in answers]
+            assert {a.status_code for a in answers} <= {201, 507}
+            body = assert_error(full[0], 507, "InsufficientStorage")
+            assert "disk is full" in str(body)
+            with store.lock:
+                store.conn.execute("PRAGMA max_page_count = 1073741823")
+            assert emit(1000).status_code == 201
+            acknowledged = 2 + sum(a.status_code == 201 for a in answers)
+        assert store.one("SELECT count(*) AS n FROM events") == {"n": acknowledged}
+        assert app.state.emulator.errors == []
+    finally:
+        thread.stop()
