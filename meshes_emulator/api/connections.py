@@ -59,8 +59,8 @@ async def delete_connection(request: Request) -> Response:
 
 async def get_connection_actions(request: Request) -> Response:
     emulator, who = caller(request)
-    data = connections.action_data(emulator, who.org_id, request.path_params["connection_id"])
-    return json_response(data)
+    actions = connections.actions(emulator, who.org_id, request.path_params["connection_id"])
+    return json_response(actions)
 
 
 async def get_connection_fields(request: Request) -> Response:

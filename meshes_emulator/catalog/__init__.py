@@ -25,6 +25,7 @@ __all__ = [
     "MASK",
     "OAUTH_TOKEN_KEYS",
     "action_keys",
+    "connection_actions",
     "credential_fields",
     "get_integration",
     "integrations",
@@ -83,6 +84,31 @@ def action_keys(integration_type: str) -> list[str]:
     """The action keys (`metadata.action` values) of a type, in catalog order; [] if unknown."""
     record = _by_type().get(integration_type)
     return list(record["actions"]) if record else []
+
+
+LIVE_DATA_KINDS = frozenset({"simple", "advanced"})
+"""Action inputs that pick an item of the connection's live data (`field` inputs are typed in)."""
+
+
+def live_data_keys(action: dict[str, Any]) -> list[str]:
+    """The live-data lists an action picks from (`lists`, `properties`...), in catalog order."""
+    keys = [str(item["key"]) for item in action.get("data", []) if item["kind"] in LIVE_DATA_KINDS]
+    return list(dict.fromkeys(keys))
+
+
+def connection_actions(integration_type: str, live: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """GET /connections/{id}/actions: each catalog action of the type, keyed by action key, with
+    its catalog metadata (key, label, noun, fields, display) and as `data` the connection's live
+    items for that action's inputs (`{"lists": [...]}`; `{}` for action-only actions)."""
+    record = _by_type().get(integration_type)
+    if record is None:
+        return {}
+    actions: dict[str, dict[str, Any]] = {}
+    for key, action in record["actions"].items():
+        entry = copy.deepcopy({name: value for name, value in action.items() if name != "data"})
+        entry["data"] = {name: copy.deepcopy(live.get(name, [])) for name in live_data_keys(action)}
+        actions[key] = entry
+    return actions
 
 
 def credential_fields(integration_type: str) -> list[dict[str, Any]]:

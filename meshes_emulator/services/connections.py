@@ -180,10 +180,11 @@ def live_action_data(emulator: Emulator, row: Row) -> dict[str, Any]:
     return dict(generate_action_data(row["type"], f"{row['id']}:{emulator.ids.seed}"))
 
 
-def action_data(emulator: Emulator, org_id: str, connection_id: str) -> dict[str, Any]:
+def actions(emulator: Emulator, org_id: str, connection_id: str) -> dict[str, Any]:
+    """GET /connections/{id}/actions: the type's catalog actions, each with its live data."""
     row = get(emulator, org_id, connection_id)
     _require_active(row)
-    return live_action_data(emulator, row)
+    return catalog.connection_actions(row["type"], live_action_data(emulator, row))
 
 
 def fields_of(row: Row) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from meshes_emulator.catalog import INTEGRATION_TYPES
+from meshes_emulator.catalog import INTEGRATION_TYPES, get_integration
 from meshes_emulator.catalog.action_data import ACTION_DATA_KEYS
 from meshes_emulator.catalog.fields import catalog_version, field_catalog
 from pytest_meshes import MeshesServer
@@ -15,17 +15,54 @@ from tests.api.connection_helpers import UNKNOWN_ID, create, move_clock, other_o
 
 
 @pytest.mark.parametrize("integration_type", INTEGRATION_TYPES)
-def test_actions_give_live_data_for_every_type(
+def test_actions_are_the_catalog_actions_with_live_data(
     api: httpx.Client, meshes_server: MeshesServer, integration_type: str
 ) -> None:
     connection = create(api, meshes_server.workspace_id or "", integration_type)
     response = api.get(f"/connections/{connection['id']}/actions")
     assert response.status_code == 200
-    data = response.json()
-    assert tuple(data) == ACTION_DATA_KEYS[integration_type]
-    for items in data.values():
-        assert items
-        assert all(isinstance(item["id"], str) and item["name"] for item in items)
+    actions = response.json()
+    catalog_actions = get_integration(integration_type)["actions"]  # type: ignore[index]
+    assert list(actions) == list(catalog_actions)  # keyed by action key, catalog order
+    live = meshes_server.admin("GET", f"/connections/{connection['id']}/action-data")["action_data"]
+    assert set(live) == set(ACTION_DATA_KEYS[integration_type])
+    used: set[str] = set()
+    for key, action in actions.items():
+        described = catalog_actions[key]
+        assert action["key"] == key
+        for name in ("label", "noun", "fields", "display"):
+            assert action[name] == described[name], (key, name)
+        pickers = [i["key"] for i in described.get("data", []) if i["kind"] != "field"]
+        assert action["data"] == {name: live[name] for name in pickers}
+        for items in action["data"].values():
+            assert items and all(isinstance(item["id"], str) and item["name"] for item in items)
+        used.update(pickers)
+    assert used == set(live)  # every live list belongs to some action
+
+
+def test_webhook_shows_send_webhook_and_hubspot_its_lists(
+    api: httpx.Client, meshes_server: MeshesServer
+) -> None:
+    ws = meshes_server.workspace_id or ""
+    webhook = api.get(f"/connections/{create(api, ws, 'webhook')['id']}/actions").json()
+    assert webhook == {"send_webhook": {
+        "key": "send_webhook", "label": "Send Webhook", "noun": "Webhook", "fields": [],
+        "display": webhook["send_webhook"]["display"], "data": {}}}  # fmt: skip
+    assert webhook["send_webhook"]["display"]["label"]
+    hubspot = create(api, ws, "hubspot")
+    actions = api.get(f"/connections/{hubspot['id']}/actions").json()
+    assert set(actions) == {"add_to_list", "remove_from_list", "update_property"}
+    lists = actions["add_to_list"]["data"]["lists"]
+    assert actions["add_to_list"]["fields"] == ["id"] and lists
+    assert actions["remove_from_list"]["data"]["lists"] == lists
+    properties = actions["update_property"]["data"]["properties"]
+    assert actions["update_property"]["fields"] == ["id", "value"]
+    assert all(prop["options"] for prop in properties)
+    # an id from the live data makes a rule the connection can deliver
+    rule = api.post("/rules", json={"workspace": ws, "connection": hubspot["id"],
+                                    "event": "user.signup",
+                                    "metadata": {"action": "add_to_list", "id": lists[0]["id"]}})
+    assert rule.status_code == 201, rule.text
 
 
 def test_actions_are_deterministic_for_a_seed(meshes_server: MeshesServer) -> None:
@@ -65,7 +102,10 @@ def test_admin_replaces_and_restores_action_data(
     admin_path = f"/connections/{connection['id']}/action-data"
     replaced = meshes_server.admin("PUT", admin_path, custom)
     assert replaced == {"connection_id": connection["id"], "source": "stored", "action_data": custom}
-    assert api.get(path).json() == custom
+    actions = api.get(path).json()
+    assert actions["add_to_list"]["data"] == {"lists": custom["lists"]}
+    assert actions["remove_from_list"]["data"] == {"lists": custom["lists"]}
+    assert actions["update_property"]["data"] == {"properties": custom["properties"]}
     assert meshes_server.admin("GET", admin_path)["action_data"] == custom
     restored = meshes_server.admin("DELETE", admin_path)
     assert restored["source"] == "generated"

@@ -53,8 +53,8 @@ def test_demo_fixes_hubspot_action_data_and_mapping(
     meshes_server.reset(fixtures=[str(DEMO)])
     hubspot = "0c000001-0000-4000-8000-000000000005"
     actions = api.get(f"/connections/{hubspot}/actions").json()
-    assert actions["lists"] == [{"id": "5", "name": "Unit Test List"},
-                                {"id": "6", "name": "Newsletter"}]  # fmt: skip
+    assert actions["add_to_list"]["data"]["lists"] == [
+        {"id": "5", "name": "Unit Test List"}, {"id": "6", "name": "Newsletter"}]  # fmt: skip
     mapping = api.get(f"/connections/{hubspot}/mappings/default").json()
     assert mapping["status"] == "stored"
     assert mapping["mapping"]["name"] == "HubSpot contacts"
@@ -62,7 +62,7 @@ def test_demo_fixes_hubspot_action_data_and_mapping(
     assert mapping["mapping"]["created_by"] == "fixture"
     slack = "0c000001-0000-4000-8000-00000000000d"
     assert api.get(f"/connections/{slack}/mappings/default").json()["status"] == "generated"
-    assert api.get(f"/connections/{slack}/actions").json()["channels"]
+    assert api.get(f"/connections/{slack}/actions").json()["send_message"]["data"]["channels"]
 
 
 def test_seed_inactive_connection_and_ref(
