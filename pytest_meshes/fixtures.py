@@ -20,6 +20,7 @@ class MeshesOptions:
     clock: str = "manual"
     start: str | None = None
     fixtures: tuple[str, ...] = ()
+    snapshot: str | None = None  # restore this snapshot instead of resetting
 
 
 def _ini(config: pytest.Config, name: str) -> Any:
@@ -55,6 +56,7 @@ def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
         clock=str(marker.kwargs.get("clock", base.clock)),
         start=marker.kwargs.get("start", base.start),
         fixtures=fixtures,
+        snapshot=marker.kwargs.get("snapshot"),
     )
 
 
@@ -95,8 +97,12 @@ def meshes_server(
     """A clean emulator for this test: state reset first; server-side errors fail the test."""
     handle = meshes_server_process
     options = test_options(request)
-    handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
-                                    "start": options.start, "fixtures": list(options.fixtures)})
-    handle.refresh_credentials()
+    if options.snapshot is not None:  # the marker's snapshot instead of a reset
+        handle.restore_snapshot(options.snapshot)
+    else:
+        handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
+                                        "start": options.start,
+                                        "fixtures": list(options.fixtures)})
+        handle.refresh_credentials()
     yield handle
     handle.check()

@@ -96,6 +96,9 @@ class MeshesServer(Toolkit):
         self.workspace_id: str | None = workspace.get("id")
         self.publishable_key: str | None = workspace.get("publishable_key")
 
+    def _after_restore(self) -> None:
+        self.refresh_credentials()
+
     @property
     def env(self) -> dict[str, str]:
         """MESHES_* variables for subprocesses and non-Python clients."""

@@ -30,5 +30,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "meshes(fixture=None, seed=0, clock='manual', start=None): per-test emulator options",
+        "meshes(fixture=None, seed=0, clock='manual', start=None, snapshot=None): per-test "
+        "emulator options (snapshot: restore that snapshot instead of resetting)",
     )

@@ -13,8 +13,10 @@ so it works the same against the in-process fixture and against `--meshes-url` (
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 _SCHEDULES = ("first", "times", "attempts", "every", "probability", "always")
 
@@ -127,6 +129,40 @@ class Toolkit:
     def idle(self) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("GET", "/idle")
         return result
+
+    # -- snapshots ------------------------------------------------------------------------
+    def save_snapshot(self, name: str) -> dict[str, Any]:
+        """Keep the whole state (tables, clock, id streams, faults) under `name` (replaces one)."""
+        result: dict[str, Any] = self.admin("POST", "/snapshots", {"name": name})
+        return result
+
+    def restore_snapshot(self, name: str) -> dict[str, Any]:
+        """Go back to the state of snapshot `name`: the same requests then get the same ids."""
+        result: dict[str, Any] = self.admin("POST", f"/snapshots/{quote(name, safe='')}/restore")
+        self._after_restore()
+        return result
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self.admin("GET", "/snapshots")["records"]
+        return records
+
+    def delete_snapshot(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.admin("DELETE", f"/snapshots/{quote(name, safe='')}")
+        return result
+
+    @contextmanager
+    def snapshot(self, name: str = "_context") -> Iterator[dict[str, Any]]:
+        """Take snapshot `name` now and restore it when the block ends (then delete it):
+        whatever the block changed is undone, ids and timestamps included."""
+        taken = self.save_snapshot(name)
+        try:
+            yield taken
+        finally:
+            self.restore_snapshot(name)
+            self.delete_snapshot(name)
+
+    def _after_restore(self) -> None:
+        """Hook: the handle re-reads what a restore may have changed (credentials)."""
 
     # -- what happened --------------------------------------------------------------------
     def deliveries(self, *, settle: bool = True, **filters: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from meshes_emulator import __version__
 from meshes_emulator.admin import connections as connections_admin
 from meshes_emulator.admin import engine as engine_admin
 from meshes_emulator.admin import faults as faults_admin
+from meshes_emulator.admin import snapshots as snapshots_admin
 from meshes_emulator.api import emulator_of
 from meshes_emulator.clock import ManualClock, isoformat, parse_instant
 from meshes_emulator.errors import BadRequest, Conflict, ValidationFailed
@@ -158,4 +159,5 @@ def admin_routes() -> list[BaseRoute]:
         *engine_admin.routes(),
         *connections_admin.routes(),
         *faults_admin.routes(),
+        *snapshots_admin.routes(),
     ]

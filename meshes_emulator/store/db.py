@@ -160,10 +160,47 @@ class Store:
                         self.conn.execute(f"DELETE FROM {table}")
             self.cache.clear()
 
+    def image(self) -> bytes:
+        """The whole database as one file image (SQLite serialize), for snapshots; taken
+        outside any transaction of this store, so it is consistent."""
+        with self.lock:
+            if self._depth:
+                raise sqlite3.OperationalError("a transaction is open")
+            return self.conn.serialize()
+
+    def replace_with(self, image: bytes) -> None:
+        """Make this database an exact copy of `image` and forget every cache.
+
+        In memory the image is loaded as it is (SQLite deserialize: one copy of the bytes, ~10x
+        faster than the backup API; such a database can then grow to SQLite's in-memory limit
+        of 1 GiB); a database file gets the pages copied in with the backup API.
+        """
+        with self.lock:
+            if self._depth:
+                raise sqlite3.OperationalError("a transaction is open")
+            if self.path == ":memory:":
+                self.conn.deserialize(image)
+            else:
+                source = sqlite3.connect(":memory:", isolation_level=None)
+                try:
+                    source.deserialize(_without_wal(image))
+                    source.backup(self.conn)
+                finally:
+                    source.close()
+            self.cache.clear()
+
     def _used_pages(self) -> int:
         pages = self.conn.execute("PRAGMA page_count").fetchone()
         free = self.conn.execute("PRAGMA freelist_count").fetchone()
         return int(_first(pages)) - int(_first(free))
+
+
+def _without_wal(image: bytes) -> bytes:
+    """A WAL database's image marked as a rollback-journal one (header bytes 18-19), which an
+    in-memory database can open; the backup into a WAL file keeps the file in WAL mode."""
+    if image[18:20] == b"\x02\x02":
+        return image[:18] + b"\x01\x01" + image[20:]
+    return image
 
 
 RESET_BY_COPY_PAGES = 32  # above the template's size: reset by copy (~100 events and more)
