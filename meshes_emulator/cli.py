@@ -44,9 +44,13 @@ def main() -> None:
               help="token the admin API and dashboard require ('auto' draws one); drawn "
               "automatically when --host is not a loopback address")
 @click.option("--no-admin", is_flag=True, help="switch the admin API and the dashboard off")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="a Host name to answer besides localhost and IP addresses (repeatable; "
+              "e.g. a container's service name; '*' for any)")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
-          no_admin: bool, faults: tuple[str, ...] = ()) -> None:
+          no_admin: bool, faults: tuple[str, ...] = (),
+          allowed_hosts: tuple[str, ...] = ()) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -59,7 +63,8 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         org_id=creds["org_id"], access_key=creds["access_key"],
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
                         base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
-                        admin_enabled=not no_admin, faults=_faults(faults))
+                        admin_enabled=not no_admin, faults=_faults(faults),
+                        allowed_hosts=allowed_hosts)
     _check_port(host, port)
     app = _build_app(settings)
     _run(app, host, port, as_json)

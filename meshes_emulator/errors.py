@@ -23,6 +23,7 @@ STATUS_NAMES = {
     409: ("Conflict", "Conflict"),
     413: ("PayloadTooLarge", "Payload Too Large"),
     415: ("UnsupportedMediaType", "Unsupported Media Type"),
+    421: ("MisdirectedRequest", "Misdirected Request"),
     422: ("UnprocessableEntity", "Unprocessable Entity"),
     425: ("TooEarly", "Too Early"),
     429: ("TooManyRequests", "Too Many Requests"),

@@ -10,6 +10,10 @@ request outside the public surface must then carry it, as `Authorization: Bearer
 The public surface never needs the admin token (it has its own credentials): /api/v1/*,
 /openapi.json, /embed/* (launch pages carry one-time launch tokens) and /_emulator/health (a
 readiness probe that reveals nothing).
+
+Before all that, on every route, sitecheck.py refuses what a browser on another site can send:
+a `Host` outside the allow-list (421), and on the admin API and dashboard a cross-site request
+(403) or an admin write whose body is not declared JSON (415).
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import re
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meshes_emulator.errors import error_body
 from meshes_emulator.http import json_response
+from meshes_emulator.sitecheck import HostPolicy, content_type_problem, cross_site_problem, header
 
 TOKEN_HEADER = "x-meshes-emulator-token"
 COOKIE_NAME = "meshes_emulator_admin"
@@ -93,39 +99,74 @@ def token_matches(presented: str | None, expected: str) -> bool:
 
 
 class ExposureMiddleware:
-    """Refuse admin and dashboard requests without the admin token, or hide them (--no-admin)."""
+    """Refuse other sites' requests (sitecheck.py), then admin and dashboard requests without
+    the admin token, or hide them (--no-admin)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.hosts: HostPolicy | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope.get("path", "")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings = scope["app"].state.emulator.settings
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        token: str | None = scope["app"].state.emulator.settings.admin_token
+        if token is not None and _query_token(scope) is not None:  # passed: remember it
+            await self.app(scope, receive, _with_cookie(send, token))
+            return
+        await self.app(scope, receive, send)
+
+    def _host_policy(self, scope: Scope) -> HostPolicy:
+        if self.hosts is None:
+            emulator = scope["app"].state.emulator
+            self.hosts = HostPolicy(_bound_name(emulator.settings.base_url),
+                                    emulator.settings.allowed_hosts)
+        return self.hosts
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        """The answer refusing this request, or None to let it through."""
+        if not self._host_policy(scope).allows(header(scope, b"host")):
+            return _misdirected(scope)
         path, method = scope.get("path", ""), scope.get("method", "")
+        if is_public(path):
+            return None
+        settings = scope["app"].state.emulator.settings
         if not settings.admin_enabled:
             body = error_body(404, "Not Found", f"No route for {method} {path} "
                               "(the admin API and dashboard are switched off: --no-admin)")
-            await json_response(body, status=404)(scope, receive, send)
-            return
+            return json_response(body, status=404)
+        problem = cross_site_problem(scope)
+        if problem is not None:
+            return json_response(error_body(403, "Forbidden", problem), status=403)
         expected: str | None = settings.admin_token
-        if expected is None:
-            await self.app(scope, receive, send)
-            return
-        presented = presented_token(scope)
-        if not token_matches(presented, expected):
-            detail = ("The admin token is missing: send 'X-Meshes-Emulator-Token: <token>' "
-                      "(printed by meshes-emulator serve)" if presented is None
-                      else "The admin token is not valid")
-            response = json_response(error_body(401, "Unauthorized", detail), status=401,
+        if expected is not None:
+            presented = presented_token(scope)
+            if not token_matches(presented, expected):
+                detail = ("The admin token is missing: send 'X-Meshes-Emulator-Token: <token>' "
+                          "(printed by meshes-emulator serve)" if presented is None
+                          else "The admin token is not valid")
+                return json_response(error_body(401, "Unauthorized", detail), status=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="meshes-emulator"'})
-            await response(scope, receive, send)
-            return
-        if _query_token(scope) is not None:
-            await self.app(scope, receive, _with_cookie(send, expected))
-            return
-        await self.app(scope, receive, send)
+        problem = content_type_problem(scope)
+        if problem is not None:
+            return json_response(error_body(415, "Unsupported Media Type", problem), status=415)
+        return None
+
+
+def _bound_name(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "127.0.0.1"
+
+
+def _misdirected(scope: Scope) -> Response:
+    raw = header(scope, b"host") or b""
+    shown = raw.decode("latin-1")[:200]
+    detail = (f"Host '{shown}' is not a name of this emulator (DNS rebinding protection): use "
+              "localhost or an IP address, or start it with --allowed-host NAME")
+    return json_response(error_body(421, "Misdirected Request", detail), status=421)
 
 
 def _with_cookie(send: Send, token: str) -> Send:

@@ -27,6 +27,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8787"
     admin_token: str | None = None
     admin_enabled: bool = True  # False: /_emulator/* and the dashboard answer 404 (--no-admin)
+    allowed_hosts: tuple[str, ...] = ()  # Host names answered besides localhost and IPs (sitecheck)
     background_dispatcher: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -109,7 +109,7 @@ def test_unexpected_exception_is_a_500_in_shape_and_is_captured(
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get("/api/v1/workspaces",
                                     headers={"Authorization": f"Bearer {token}"})
 

@@ -274,7 +274,7 @@ def test_a_restarted_emulator_keeps_issuing_new_ids(tmp_path: Path) -> None:
     async def ingest(app: Any) -> None:
         transport = httpx.ASGITransport(app=app)
         headers = {"X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}
-        async with httpx.AsyncClient(transport=transport, base_url="http://e", headers=headers) as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers) as c:
             for n in range(5):
                 response = await c.post("/api/v1/events", json={"event": "a", "payload": {"n": n}})
                 assert response.status_code == 201, response.text

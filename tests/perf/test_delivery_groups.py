@@ -24,7 +24,7 @@ from tests.engine.aio import run_async
 async def _setup(app: Any, events: int) -> list[str]:
     transport = httpx.ASGITransport(app=app)
     auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator/api/v1") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
         connection = (await client.post("/connections", auth=auth, json={
             "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
             "metadata": VALID_METADATA["slack"]})).json()["connection"]

@@ -44,7 +44,7 @@ def _groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 async def _post_all(app: Any, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator/api/v1") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
         return list(await asyncio.gather(*[client.post("/events", headers=KEY, json=body)
                                            for body in bodies]))
 

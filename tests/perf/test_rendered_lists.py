@@ -37,7 +37,7 @@ def _app(tmp_path: Path) -> Any:
 
 def _client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                             base_url="http://emulator/api/v1")
+                             base_url="http://localhost/api/v1")
 
 
 async def _add_rule(client: httpx.AsyncClient) -> None:

@@ -238,7 +238,7 @@ def test_every_non_public_route_is_guarded_in_process() -> None:
 
     async def run() -> list[tuple[str, str, int]]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             seen = []
             for method, path in guarded:
                 concrete = re.sub(r"\{[^}]+\}", "x", path)
