@@ -29,10 +29,31 @@ def document() -> dict[str, Any]:
     spec = _load("meshes.yaml")
     admin = _load("emulator.yaml")
     spec.setdefault("tags", []).extend(admin.get("tags", []))
-    spec["paths"].update(admin.get("paths", {}))
+    spec["paths"].update(_with_site_refusals(admin.get("paths", {})))
     for section, items in admin.get("components", {}).items():
         spec["components"].setdefault(section, {}).update(items)
     return spec
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _with_site_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every admin operation may answer 403 (a cross-site request) and every admin write 415 (a
+    body not declared JSON): sitecheck.py, docs/emulator-api.md."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, item in paths.items():
+        if path == "/_emulator/health":
+            continue
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            responses.setdefault("403", {"description": "Cross-site request refused", **error})
+            if method in WRITE_METHODS:
+                responses.setdefault("415", {"description": "Body not declared as JSON",
+                                             **error})
+    return paths
 
 
 @functools.cache
