@@ -9,8 +9,10 @@
   Missing optional `select`/text fields with a `defaultValue` get it (when their `dependsOn`
   holds), so stored metadata is explicit. Keys the catalog does not declare are kept as given.
   OAuth types declare no fields: any object is accepted (tokens may be supplied this way).
-* `mask_metadata(type, metadata)`: every secret key's value replaced by `MASK`.
-* `merge_masked(type, new, old)`: on update, a secret sent back as `MASK` keeps the stored value.
+* `mask_metadata(type, metadata)`: every secret key's value replaced by `MASK`, and the password
+  of a URL's userinfo (`http://user:pass@host/` -> `http://user:********@host/`, `mask_url`).
+* `merge_masked(type, new, old)`: on update, a secret sent back as `MASK` (or a URL sent back
+  with its masked userinfo) keeps the stored value.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_WEBHOOK_HEADERS",
     "is_loopback_host",
     "mask_metadata",
+    "mask_url",
     "merge_masked",
     "url_problem",
     "validate_metadata",
@@ -234,11 +237,34 @@ def _is_secret_header(item: Any) -> bool:
     return isinstance(item, Mapping) and bool(_SECRET_HEADER.search(str(item.get("name", ""))))
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def mask_url(value: str) -> str:
+    """`value` with the secret of a URL's userinfo masked: `http://user:pass@host/` ->
+    `http://user:********@host/`; a user name alone (often a token) -> `http://********@host/`.
+    Anything that is not such a URL comes back unchanged."""
+    scheme_end = value.find("://")
+    if scheme_end < 0 or not _SCHEME.fullmatch(value[:scheme_end].strip()):
+        return value
+    start = scheme_end + 3
+    ends = [index for index in (value.find(mark, start) for mark in "/?#") if index >= 0]
+    end = min(ends, default=len(value))
+    userinfo, at, host = value[start:end].rpartition("@")
+    if not at:
+        return value
+    user, colon, _ = userinfo.partition(":")
+    masked = f"{user}:{MASK}" if colon else MASK
+    return f"{value[:start]}{masked}@{host}{value[end:]}"
+
+
 def _mask_value(integration_type: str, key: str, value: Any) -> Any:
     if value is None:
         return None
     if is_secret_key(integration_type, key):
         return MASK
+    if isinstance(value, str):
+        return mask_url(value) if "@" in value else value
     if isinstance(value, Mapping):
         return {k: _mask_value(integration_type, str(k), v) for k, v in value.items()}
     if isinstance(value, list):
@@ -262,12 +288,16 @@ def merge_masked(
 ) -> dict[str, Any]:
     """`new`, where a secret sent back as MASK keeps its stored value from `old`.
 
-    Applies to top-level secret keys and to masked static header values (matched by name).
+    Applies to top-level secret keys, top-level URLs with masked userinfo and masked static
+    header values (matched by name).
     """
     merged = dict(new)
     for key, value in new.items():
         if value == MASK and is_secret_key(integration_type, key) and key in old:
             merged[key] = old[key]
+        elif (isinstance(value, str) and MASK in value and isinstance(old.get(key), str)
+              and value != old[key] and mask_url(old[key]) == value):
+            merged[key] = old[key]  # a URL sent back with its userinfo masked
     headers, old_headers = new.get("headers"), old.get("headers")
     if isinstance(headers, list) and isinstance(old_headers, list):
         stored = {

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import orjson
 
+from meshes_emulator.catalog.credentials import mask_url
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 
 MASK = "***"
@@ -161,7 +162,8 @@ def _without(fields: Mapping[str, Any], *keys: str) -> dict[str, Any]:
 
 def req(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One recorded provider call."""
-    record: dict[str, Any] = {"method": method, "url": url, "headers": dict(headers or {})}
+    record: dict[str, Any] = {"method": method, "url": mask_url(url),
+                              "headers": dict(headers or {})}
     record["body"] = body
     return record
 

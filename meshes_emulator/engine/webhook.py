@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from meshes_emulator.catalog.credentials import _is_secret_header
+from meshes_emulator.catalog import MASK
+from meshes_emulator.catalog.credentials import _is_secret_header, mask_url
 from meshes_emulator.engine import outcomes
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 
@@ -89,7 +90,8 @@ class WebhookRequest:
             body: Any = orjson.loads(self.body)
         except orjson.JSONDecodeError:
             body = self.body.decode("utf-8", "replace")
-        return {"method": self.method, "url": self.url, "headers": headers, "body": body}
+        url = mask_url(self.url) if redact else self.url
+        return {"method": self.method, "url": url, "headers": headers, "body": body}
 
 
 def epoch_ms(instant: datetime) -> int:
@@ -312,6 +314,31 @@ def _provider_error_code(body: str) -> str | None:
     return None
 
 
+def _split_userinfo(url: str) -> tuple[Any, Any]:
+    """(the URL without userinfo, basic auth from it): what httpx would do with the userinfo,
+    except that its request log line then never shows the password."""
+    import httpx  # (already imported by the caller's client)
+
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return url, httpx.USE_CLIENT_DEFAULT
+    return parsed.copy_with(username=None, password=None), httpx.BasicAuth(parsed.username,
+                                                                         parsed.password)
+
+
+def _masked_text(text: str, url: str) -> str:
+    """`text` without the secret of `url`'s userinfo (an error message may quote the URL)."""
+    masked = mask_url(url)
+    if masked == url:
+        return text
+    text = text.replace(url, masked)
+    try:
+        secret = urlsplit(url).password or urlsplit(url).username
+    except ValueError:
+        secret = None
+    return text.replace(secret, MASK) if secret and len(secret) > 2 else text
+
+
 def classify_response(response: httpx.Response, now: datetime) -> Outcome:
     """The outcome for a destination's answer (status, headers and a truncated body kept)."""
     text = response.text if response.content else ""
@@ -341,13 +368,15 @@ async def send_webhook(
 ) -> Outcome:
     """Send the request once; never raises for transport problems (they become outcomes)."""
     try:
+        url, auth = _split_userinfo(request.url)
         response = await client.request(
             request.method,
-            request.url,
+            url,
             content=request.body,
             headers=request.headers,
             timeout=timeout,
             follow_redirects=False,
+            auth=auth,
         )
     except Exception as exc:  # every transport failure becomes an outcome
         code = outcomes.code_for_exception(exc)
@@ -357,6 +386,6 @@ async def send_webhook(
             message = f"Webhook request failed: {type(exc).__name__}: {exc}".rstrip(": ")
         else:
             message = f"Webhook request could not be sent: {type(exc).__name__}: {exc}"
-        return Outcome(code, message, request=request.as_record())
+        return Outcome(code, _masked_text(message, request.url), request=request.as_record())
     when = now or request.meta.get("sent_at") or datetime.fromtimestamp(0, UTC)
     return classify_response(response, when).with_request(request.as_record())

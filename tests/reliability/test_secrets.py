@@ -7,6 +7,7 @@ the emulator answers or logs must not contain them.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import signal
@@ -27,7 +28,14 @@ from tests.reliability.conftest import start_serve
 MARK = "l3akm3"  # every connection secret below contains it
 
 
+def with_userinfo(url: str) -> str:
+    """`url` with a password in its userinfo (`http://user:pass@host/`, issue 13)."""
+    return url.replace("http://", f"http://hook-user:url-{MARK}-pw@", 1)
+
+
 def hook_metadata(url: str, scheme: str) -> dict[str, Any]:
+    if scheme == "userinfo":
+        url, scheme = with_userinfo(url), "none"
     metadata: dict[str, Any] = {
         "url": url, "auth_scheme": scheme, "signing_algorithm": "sha256",
         "signing_secret": f"sign-{MARK}-secret",
@@ -51,7 +59,7 @@ def run_scenario(server: MeshesServer, api: httpx.Client, receiver_url: str) -> 
     admin = httpx.Client(base_url=server.url + "/_emulator", timeout=30)
     rules = []
     for scheme, path in (("bearer", "/ok"), ("basic", "/fail"), ("custom_header", "/ok"),
-                         ("none", "/fail")):
+                         ("none", "/fail"), ("userinfo", "/fail")):
         created = api.post("/connections", json={"workspace": ws, "type": "webhook",
                                                  "name": f"hook {scheme}",
                                                  "metadata": hook_metadata(receiver_url + path,
@@ -121,7 +129,8 @@ def test_no_secret_in_any_response_or_log(
     assert {200, 201, 400, 401, 409} <= {r.status_code for r in responses}
     # the secrets were really used on the wire
     seen = json.dumps([dict(r.headers) for r in received])
-    for secret in (f"bearer-{MARK}-token", f"custom-{MARK}", f"hdr-{MARK}-key"):
+    userinfo = base64.b64encode(f"hook-user:url-{MARK}-pw".encode()).decode()
+    for secret in (f"bearer-{MARK}-token", f"custom-{MARK}", f"hdr-{MARK}-key", userinfo):
         assert secret in seen
     assert any("x-meshes-signature" in {k.lower() for k in r.headers} for r in received)
     secrets = [MARK, meshes_server.secret_key]
@@ -167,3 +176,50 @@ def test_no_secret_on_the_servers_stderr(tmp_path: Path) -> None:
     for secret in (MARK, info["secret_key"]):
         assert secret not in err
         assert secret not in rest_of_out  # the banner (read already) is the only place
+
+
+def test_url_userinfo_is_masked_and_kept_on_a_round_trip(
+        meshes_server: MeshesServer, api: httpx.Client) -> None:
+    """`http://user:pass@host/` shows as `http://user:********@host/` in every read and in the
+    delivery sink; sending the masked URL back keeps the stored password (issue 13 item 5)."""
+    ws = meshes_server.workspace_id
+    with Receiver() as receiver:
+        url = with_userinfo(receiver.url + "/ok")
+        created = api.post("/connections", json={
+            "workspace": ws, "type": "webhook", "name": "userinfo",
+            "metadata": {"url": url, "auth_scheme": "none"}})
+        assert created.status_code == 201, created.text
+        connection = created.json()["connection"]
+        masked = receiver.url.replace("http://", "http://hook-user:********@") + "/ok"
+        assert connection["metadata"]["url"] == masked
+        listed = api.get("/connections").json()["records"]
+        assert [c["metadata"]["url"] for c in listed if c["id"] == connection["id"]] == [masked]
+        updated = api.put(f"/connections/{connection['id']}", json={
+            "name": "userinfo", "metadata": connection["metadata"]})  # the masked URL, sent back
+        assert updated.status_code == 200, updated.text
+        api.post("/rules", json={"workspace": ws, "connection": connection["id"],
+                                 "event": "userinfo.test", "metadata": {"action": "send_webhook"}})
+        with meshes_server.ingest_client() as ingest:
+            ingest.post("/events", json={"event": "userinfo.test", "payload": {"n": 1}})
+        meshes_server.admin("POST", "/settle")
+        received = receiver.requests
+    password = base64.b64encode(f"hook-user:url-{MARK}-pw".encode()).decode()
+    assert [r.headers.get("Authorization") for r in received] == [f"Basic {password}"]
+    sink = meshes_server.admin("GET", "/deliveries")["records"]
+    assert [record["request"]["url"] for record in sink] == [masked]
+    assert MARK not in json.dumps(sink)
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("http://u:p@h/x", "http://u:********@h/x"),
+    ("https://token@h:8443/x?y#z", "https://********@h:8443/x?y#z"),
+    ("http://u:p@ss@h/", "http://u:********@h/"),
+    ("http://h/a@b", "http://h/a@b"),
+    ("http://h/?next=http://u:p@x", "http://h/?next=http://u:p@x"),
+    ("mailto:a@b.example", "mailto:a@b.example"),
+    ("not a url @ all", "not a url @ all"),
+])
+def test_mask_url(url: str, masked: str) -> None:
+    from meshes_emulator.catalog.credentials import mask_url
+
+    assert mask_url(url) == masked
