@@ -3,6 +3,8 @@
 Shapes follow what the official clients accept (reference §2.2, §2.3): organization ids are
 UUID v4, access keys `mk_` + 24 url-safe characters, secrets 48 url-safe characters, publishable
 keys `mesh_pub_<a>_<b>_<c>` with no `_` inside a part. This is the only module that uses `random`.
+Secrets that guard access (admin token, session ids, launch tokens, the session signing key) come
+from the system's random source instead (`system_random_*`): a known seed must not reveal them.
 
 Events and rule_events get time-ordered ids (UUID version 7, RFC 9562) from the emulator clock:
 they sort by creation time, so inserts land at the end of the primary-key index instead of
@@ -66,9 +68,6 @@ class IdFactory:
     def publishable_key(self) -> str:
         return f"mesh_pub_{self.token(8, _ALNUM)}_{self.token(8, _ALNUM)}_{self.token(16, _ALNUM)}"
 
-    def session_id(self) -> str:
-        return "sess_" + self.uuid()
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -125,3 +124,8 @@ def system_random_token(length: int = 32) -> str:
     """A non-reproducible secret (admin tokens): deliberately not seeded."""
     sysrand = random.SystemRandom()
     return "".join(sysrand.choice(_ALNUM) for _ in range(length))
+
+
+def system_random_uuid() -> str:
+    """A version 4 UUID from the system's random source (session ids): deliberately not seeded."""
+    return str(uuid.UUID(int=random.SystemRandom().getrandbits(128), version=4))

@@ -1,15 +1,16 @@
 """Embed sessions: mint, list, refresh, revoke, and the session access token (behavior §5).
 
-The access token is an HS256 JWT signed with an emulator-held secret (meta `session_secret`,
-derived from the seed so runs are reproducible). Its header has no `kid`, so auth.py hands it to
-`verify_token`. Validity is decided by the database on the emulator clock: the session must exist,
-be active, not be past `expires_at`, and the token's `ver` must be the session's current
-`token_version` (a refresh supersedes the previous token).
+The access token is an HS256 JWT signed with a secret drawn from the system's random source on
+first use and kept in the database (meta `session_signing_key`: a restart keeps sessions valid; a
+reset draws a new one). Never from the seed: with the seed known (0 by default), anyone could
+forge tokens. Session ids and launch tokens are system-random too (issue 13). Its header has no
+`kid`, so auth.py hands it to `verify_token`. Validity is decided by the database on the
+emulator clock: the session must exist, be active, not be past `expires_at`, and the token's
+`ver` must be the session's current `token_version` (a refresh supersedes the previous token).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from meshes_emulator.auth import Principal
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import BadRequest, Conflict, Forbidden, Unauthorized, ValidationFailed, not_found
+from meshes_emulator.ids import system_random_token, system_random_uuid
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas import sessions as wire
 from meshes_emulator.schemas.sessions import SessionCreate
@@ -30,7 +32,8 @@ from meshes_emulator.store import orgs as org_store
 from meshes_emulator.store import sessions as store
 from meshes_emulator.store.db import Row, encode_json
 
-SECRET_META_KEY = "session_secret"
+SECRET_META_KEY = "session_signing_key"  # (was `session_secret`, derived from the seed: ignored)
+SECRET_LENGTH = 64
 TOKEN_ISSUER = "urn:meshes:embed"
 TOKEN_AUDIENCE = "meshes-embed"
 LAUNCH_PATH = re.compile(r"^/workspace/([a-z]+)/?$")
@@ -40,15 +43,11 @@ UUID_RE = re.compile(wire.UUID_PATTERN)
 # -- the signing secret -----------------------------------------------------------------------
 
 
-def _derived_secret(emulator: Emulator) -> str:
-    return hashlib.sha256(f"meshes-emulator:session-secret:{emulator.ids.seed}".encode()).hexdigest()
-
-
 def signing_secret(emulator: Emulator, *, create: bool = False) -> str | None:
-    """The session secret from the meta table; created (inside a transaction) on first use."""
+    """The session secret from the meta table; drawn (inside a transaction) on first use."""
     secret = org_store.get_meta(emulator.store, SECRET_META_KEY)
     if secret is None and create:
-        secret = _derived_secret(emulator)
+        secret = system_random_token(SECRET_LENGTH)
         org_store.set_meta(emulator.store, SECRET_META_KEY, secret)
     return secret
 
@@ -195,6 +194,12 @@ def _origins(body: SessionCreate) -> list[str] | None:
     return result
 
 
+def new_session_id() -> str:
+    """`sess_` + a version 4 UUID from the system's random source (not the seeded stream: a
+    session id names the session inside its token, and must not be guessable)."""
+    return f"sess_{system_random_uuid()}"
+
+
 def launch_url(emulator: Emulator, page: str, launch_token: str) -> str:
     return f"{emulator.base_url}/embed/workspace/{page}?launch={launch_token}"
 
@@ -208,13 +213,13 @@ def create(emulator: Emulator, who: Principal, body: SessionCreate) -> dict[str,
         workspaces.get(emulator, who.org_id, body.workspace_id)
         now = emulator.clock.now()
         row: Row = {
-            "session_id": emulator.ids.session_id(), "org_id": who.org_id,
+            "session_id": new_session_id(), "org_id": who.org_id,
             "workspace_id": body.workspace_id, "role": body.role,
             "session_type": body.session_type, "external_user_id": body.external_user_id,
             "resource": body.resource, "resource_id": body.resource_id, "launch_page": page,
             "allowed_origins": encode_json(origins), "scopes": encode_json(body.scopes),
             "status": "active", "token_version": 1,
-            "launch_token": "lt_" + emulator.ids.token(40), "launch_used": 0,
+            "launch_token": "lt_" + system_random_token(40), "launch_used": 0,
             "created_at": isoformat(now),
             "expires_at": isoformat(now + timedelta(seconds=body.ttl_seconds)),
             "launch_expires_at": isoformat(now + timedelta(seconds=body.launch_ttl_seconds)),

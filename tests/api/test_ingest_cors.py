@@ -93,7 +93,7 @@ def test_unexpected_error_500_still_has_cors(monkeypatch: pytest.MonkeyPatch) ->
 
     async def call(path: str, body: object) -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.post(path, json=body, headers={
                 "X-Meshes-Publishable-Key": defaults.DEFAULT_PUBLISHABLE_KEY})
 
