@@ -339,7 +339,7 @@ def test_oversized_request_line_is_refused_by_the_http_layer(meshes_server: Mesh
     address = urlsplit(meshes_server.url)
     for size, expected in ((60_000, b"401"), (100_000, b"400")):
         with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
-            sock.sendall(b"GET /api/v1/events/" + b"x" * size + b" HTTP/1.1\r\nHost: e\r\n\r\n")
+            sock.sendall(b"GET /api/v1/events/" + b"x" * size + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert sock.recv(64).split(b" ")[1] == expected
     assert_error(api.get("/events/" + "x" * 30_000), 404, "NotFound")
     assert api.get("/workspaces").status_code == 200

@@ -71,7 +71,7 @@ def test_content_length_with_non_ascii_digits_is_not_a_500() -> None:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                  "method": "POST", "scheme": "http", "path": "/_emulator/orgs", "raw_path":
                  b"/_emulator/orgs", "query_string": b"", "root_path": "",
-                 "headers": [(b"host", b"emulator"), (b"content-type", b"application/json"),
+                 "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"),
                              (b"content-length", "\u00b2".encode())],
                  "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
         await app(scope, receive, send)
