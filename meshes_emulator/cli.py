@@ -31,6 +31,9 @@ def main() -> None:
               help="SQLite database file (':memory:' for a throwaway one)")
 @click.option("--fixture", "fixtures", multiple=True, type=click.Path(),
               help="seed file to load (repeatable; see docs/fixtures.md)")
+@click.option("--fixture-dir", "fixture_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="a directory whose seed files POST /_emulator/reset may load (repeatable; "
+              "otherwise reset loads the --fixture files only)")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and randomness")
 @click.option("--clock", "clock_mode", default="system", show_default=True,
               type=click.Choice(["system", "manual"]), help="system time or a manual clock")
@@ -50,7 +53,7 @@ def main() -> None:
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
           no_admin: bool, faults: tuple[str, ...] = (),
-          allowed_hosts: tuple[str, ...] = ()) -> None:
+          allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = ()) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -64,7 +67,7 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
                         base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
                         admin_enabled=not no_admin, faults=_faults(faults),
-                        allowed_hosts=allowed_hosts)
+                        allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs)
     _check_port(host, port)
     app = _build_app(settings)
     _run(app, host, port, as_json)

@@ -18,6 +18,7 @@ class Settings:
     clock: str = "system"  # "system" or "manual"
     clock_start: datetime | None = None
     fixtures: tuple[str, ...] = ()
+    fixture_dirs: tuple[str, ...] = ()  # reset may load files under these too (--fixture-dir)
     org_id: str | None = None
     access_key: str | None = None
     secret_key: str | None = None

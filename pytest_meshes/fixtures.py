@@ -76,8 +76,11 @@ def meshes_server_process(
 
     options = session_options(request.config)
     db_path = str(tmp_path_factory.mktemp("meshes") / "meshes.db")
+    # reset may load seed files under the test rootdir (markers, ini) and pytest's temporary
+    # directory (tmp_path); a `serve` given with --meshes-url needs --fixture-dir for them
+    fixture_dirs = (str(request.config.rootpath), str(tmp_path_factory.getbasetemp()))
     settings = Settings(db_path=db_path, seed=options.seed, clock=options.clock,
-                        fixtures=options.fixtures)
+                        fixtures=options.fixtures, fixture_dirs=fixture_dirs)
     app = create_app(settings)
     thread = ServerThread(app)
     thread.start()

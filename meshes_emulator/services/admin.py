@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from meshes_emulator.clock import DEFAULT_START, ManualClock, SystemClock
-from meshes_emulator.context import Emulator
+from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
+from meshes_emulator.context import CapturedError, Emulator
+from meshes_emulator.ids import IdFactory, Rng
 from meshes_emulator.services import fixtures, orgs
 
 
@@ -14,8 +18,30 @@ def reset(emulator: Emulator, *, seed: int | None = None, start: datetime | None
     """Back to the bootstrap state: empty tables, reseeded ids, fixtures loaded again.
 
     `clock` switches between "manual" and "system" time; a manual clock restarts at `start`
-    (default: the configured start instant).
+    (default: the configured start instant). `fixture_paths` (default: the `--fixture` files)
+    must be allowed (fixtures.check_allowed); every file is read and parsed before anything
+    changes, and with seed files the whole reset is one transaction: a FixtureError leaves the
+    state it found.
     """
+    if fixture_paths is not None:
+        for path in fixture_paths:
+            fixtures.check_allowed(emulator.settings, path)
+    paths = emulator.settings.fixtures if fixture_paths is None else fixture_paths
+    documents = fixtures.read_all(paths)
+    if not documents:  # nothing can fail past this point: the fast, non-transactional wipe
+        _reset(emulator, seed, start, clock, documents)
+        return
+    saved = _Saved.of(emulator)
+    try:
+        with emulator.store.transaction():
+            _reset(emulator, seed, start, clock, documents)
+    except BaseException:
+        saved.restore(emulator)
+        raise
+
+
+def _reset(emulator: Emulator, seed: int | None, start: datetime | None, clock: str | None,
+           documents: list[tuple[str, dict[str, Any]]]) -> None:
     emulator.store.delete_everything()
     emulator.reseed(seed)
     if clock == "system":
@@ -28,7 +54,27 @@ def reset(emulator: Emulator, *, seed: int | None = None, start: datetime | None
     for hook in emulator.on_reset:
         hook()
     orgs.bootstrap(emulator)
-    paths = emulator.settings.fixtures if fixture_paths is None else fixture_paths
-    for path in paths:
-        fixtures.load_file(emulator, path)
+    for path, data in documents:
+        fixtures.load(emulator, data, source=path)
 
+
+@dataclass
+class _Saved:
+    """The in-memory state a failed reset puts back (the database rolls back by itself)."""
+
+    ids: IdFactory
+    rng: Rng
+    clock: Clock
+    now: datetime
+    errors: list[CapturedError]
+
+    @classmethod
+    def of(cls, emulator: Emulator) -> _Saved:
+        return cls(copy.deepcopy(emulator.ids), copy.deepcopy(emulator.rng), emulator.clock,
+                   emulator.clock.now(), list(emulator.errors))
+
+    def restore(self, emulator: Emulator) -> None:
+        emulator.ids, emulator.rng, emulator.clock = self.ids, self.rng, self.clock
+        if isinstance(self.clock, ManualClock):
+            self.clock.set(self.now)
+        emulator.errors[:] = self.errors

@@ -8,14 +8,16 @@ they own (`connections`, `rules`, `events` inside a workspace; `faults` at the t
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError
 from meshes_emulator.services import orgs, workspaces
+from meshes_emulator.settings import Settings
 from meshes_emulator.store import orgs as org_store
 from meshes_emulator.store import workspaces as ws_store
 from meshes_emulator.store.db import Row
@@ -25,6 +27,7 @@ TopLoader = Callable[[Emulator, list[Any]], None]
 
 WORKSPACE_SECTIONS: dict[str, WorkspaceLoader] = {}
 TOP_SECTIONS: dict[str, TopLoader] = {}
+MAX_FIXTURE_BYTES = 8 * 1024 * 1024  # a seed file larger than this is refused
 # Sections are loaded in this order inside a workspace (rules refer to connections...).
 WORKSPACE_SECTION_ORDER = ["connections", "rules", "events"]
 
@@ -43,14 +46,53 @@ def register_top_section(name: str, loader: TopLoader) -> None:
     TOP_SECTIONS[name] = loader
 
 
-def read_file(path: str) -> dict[str, Any]:
-    """Parse a JSON or YAML seed file."""
-    import yaml  # imported when a seed file is read, not at start-up
+def check_allowed(settings: Settings, path: str) -> None:
+    """Refuse a path the operator did not allow for `POST /_emulator/reset`: allowed are the
+    `--fixture` files and files under a `--fixture-dir` (symbolic links and `..` resolved first).
+    Nothing about the path is looked at before this (no probing for files)."""
+    real = os.path.realpath(path)
+    if real in {os.path.realpath(name) for name in settings.fixtures}:
+        return
+    for directory in settings.fixture_dirs:
+        root = os.path.realpath(directory)
+        if real.startswith(root.rstrip(os.sep) + os.sep):
+            return
+    raise FixtureError(f"fixture {path} is not allowed: reset loads the --fixture files and files "
+                       "under a --fixture-dir only")
 
+
+def read_text(path: str, limit: int = MAX_FIXTURE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; FixtureError otherwise.
+
+    A device (/dev/zero), FIFO or directory is refused before anything is read: the open does
+    not block (O_NONBLOCK) and the opened file itself is checked (no swap after a check).
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise FixtureError(f"fixture {path} is not a regular file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise FixtureError(f"cannot read fixture {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FixtureError(f"fixture {path} is not a regular file")
+        if info.st_size > limit:
+            raise FixtureError(f"fixture {path} is larger than {limit} bytes")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FixtureError(f"fixture {path} is larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FixtureError(f"fixture {path} is not UTF-8 text") from None
+
+
+def read_file(path: str) -> dict[str, Any]:
+    """Parse a JSON or YAML seed file (a regular file up to MAX_FIXTURE_BYTES)."""
+    import yaml  # imported when a seed file is read, not at start-up
+
+    text = read_text(path)
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -62,6 +104,11 @@ def read_file(path: str) -> dict[str, Any]:
 
 def load_file(emulator: Emulator, path: str) -> None:
     load(emulator, read_file(path), source=path)
+
+
+def read_all(paths: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, document) of every seed file, all read and parsed before anything is loaded."""
+    return [(path, read_file(path)) for path in paths]
 
 
 def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> None:

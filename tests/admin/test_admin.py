@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from pytest_meshes import MeshesServer
@@ -78,8 +80,12 @@ def test_reset_with_start_and_seed(raw: httpx.Client, meshes_server: MeshesServe
     assert meshes_server.create_workspace("Seed check") == first
 
 
-def test_reset_rejects_bad_fixture(raw: httpx.Client) -> None:
-    response = raw.post("/_emulator/reset", json={"fixtures": ["/no/such/file.yaml"]})
+def test_reset_rejects_bad_fixture(raw: httpx.Client, tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-file.yaml")  # (tmp_path: allowed to the plugin's server)
+    response = raw.post("/_emulator/reset", json={"fixtures": [missing]})
     check_response(response)
     assert response.status_code == 400
     assert "cannot read fixture" in response.json()["error"]["message"]
+    outside = raw.post("/_emulator/reset", json={"fixtures": ["/no/such/file.yaml"]})
+    assert outside.status_code == 400
+    assert "not allowed" in outside.json()["error"]["message"]  # (before looking at it)
