@@ -16,6 +16,7 @@ import jwt
 
 from meshes_emulator.clock import wall_clock
 from meshes_emulator.errors import Forbidden, Unauthorized
+from meshes_emulator.store.lru import LRU
 
 LEEWAY_SECONDS = 5
 MAX_LIFETIME_SECONDS = 60
@@ -135,10 +136,10 @@ def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> P
     principal = _machine_principal(claims, key)
     # Remember the verified token (clients reuse one for its lifetime): the signature, claims and
     # key are then not checked again; expiry is (`_bearer`). Reset or a rollback forgets them.
-    known: dict[str, tuple[Principal, float]] = emulator.store.cache.setdefault(TOKEN_CACHE, {})
-    if len(known) >= MAX_CACHED_TOKENS:
-        known.clear()
-    known[token] = (principal, claims["exp"])
+    known: LRU[str, tuple[Principal, float]] | None = emulator.store.cache.get(TOKEN_CACHE)
+    if known is None:
+        known = emulator.store.cache[TOKEN_CACHE] = LRU(MAX_CACHED_TOKENS)
+    known.put(token, (principal, claims["exp"]))
     return principal
 
 
@@ -167,7 +168,9 @@ PUBLISHABLE_CACHE = "publishable_keys"  # store.cache entry: key -> Principal (k
 
 
 def _publishable(emulator: Any, key: str) -> Principal:
-    known: dict[str, Principal] = emulator.store.cache.setdefault(PUBLISHABLE_CACHE, {})
+    known: LRU[str, Principal] | None = emulator.store.cache.get(PUBLISHABLE_CACHE)
+    if known is None:
+        known = emulator.store.cache[PUBLISHABLE_CACHE] = LRU(MAX_CACHED_TOKENS)
     principal = known.get(key)
     if principal is not None:
         return principal
@@ -177,6 +180,5 @@ def _publishable(emulator: Any, key: str) -> Principal:
     )
     if row is None:
         raise Unauthorized("Unknown publishable key")
-    principal = known[key] = Principal(kind="publishable", org_id=row["org_id"],
-                                       created_by=row["name"], workspace_id=row["workspace_id"])
-    return principal
+    return known.put(key, Principal(kind="publishable", org_id=row["org_id"],
+                                    created_by=row["name"], workspace_id=row["workspace_id"]))

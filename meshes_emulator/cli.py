@@ -50,10 +50,14 @@ def main() -> None:
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="a Host name to answer besides localhost and IP addresses (repeatable; "
               "e.g. a container's service name; '*' for any)")
+@click.option("--max-connections", type=click.IntRange(min=1), default=None,
+              help="open connections served at once; more answer 503 (default: the file "
+              "descriptor limit minus 128, at most 4096)")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
           no_admin: bool, faults: tuple[str, ...] = (),
-          allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = ()) -> None:
+          allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = (),
+          max_connections: int | None = None) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -70,7 +74,7 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs)
     _check_port(host, port)
     app = _build_app(settings)
-    _run(app, host, port, as_json)
+    _run(app, host, port, as_json, max_connections)
 
 
 def _delays(text: str | None) -> tuple[float, ...] | None:
@@ -127,8 +131,9 @@ def _check_port(host: str, port: int) -> None:
         probe.close()
 
 
-def _run(app: Any, host: str, port: int, as_json: bool) -> None:
+def _run(app: Any, host: str, port: int, as_json: bool, max_connections: int | None = None) -> None:
     from meshes_emulator.serving import FastServer, config
+    from meshes_emulator.wire_limits import ConnectionLimits
 
     emulator = app.state.emulator
 
@@ -142,7 +147,8 @@ def _run(app: Any, host: str, port: int, as_json: bool) -> None:
             click.echo(_banner(emulator, as_json))
             sys.stdout.flush()
 
-    server = Server(config(app, host=host, port=port))
+    limits = ConnectionLimits(**({"max_connections": max_connections} if max_connections else {}))
+    server = Server(config(app, host=host, port=port, limits=limits))
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:

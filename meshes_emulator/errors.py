@@ -27,6 +27,7 @@ STATUS_NAMES = {
     422: ("UnprocessableEntity", "Unprocessable Entity"),
     425: ("TooEarly", "Too Early"),
     429: ("TooManyRequests", "Too Many Requests"),
+    431: ("RequestHeaderFieldsTooLarge", "Request Header Fields Too Large"),
     500: ("InternalServerError", "Internal Server Error"),
     501: ("NotImplemented", "Not Implemented"),
     503: ("ServiceUnavailable", "Service Unavailable"),

@@ -7,6 +7,9 @@ Used by `meshes-emulator serve` and by the pytest fixture's in-process server th
 * port 0 goes through `loop.create_server(host, port)`, whose sockets are created with
   IPPROTO_TCP so Nagle's algorithm is switched off on every accepted connection (a socket created
   by hand without IPPROTO_TCP would keep it on, and each response would wait for a delayed ACK);
+* the wire limits of `wire_limits.py`: request heads over 64 KiB answer 431, a connection that
+  sends no complete head within 10 s is closed, idle keep-alive connections after 5 s, and
+  connections past the cap (below the file descriptor limit) answer 503;
 * `FastServer` wakes from an event instead of polling every 100 ms, and its shutdown closes idle
   keep-alive connections at once and waits for in-flight requests in 1 ms steps instead of the
   stock unconditional 100 ms sleep and 100 ms polls.
@@ -23,12 +26,25 @@ from typing import Any
 
 import uvicorn
 
+from meshes_emulator.wire_limits import KEEP_ALIVE_SECONDS, ConnectionLimits, LimitedHttpToolsProtocol
+
 DATE_REFRESH_SECONDS = 1.0  # the Date header is refreshed once a second, as uvicorn does
 SHUTDOWN_STEP_SECONDS = 0.001
 
 
-def config(app: Any, host: str = "127.0.0.1", port: int = 0, **overrides: Any) -> uvicorn.Config:
+class EmulatorConfig(uvicorn.Config):
+    """uvicorn's configuration plus the wire limits its protocol reads (`wire_limits`)."""
+
+    def __init__(self, app: Any, *, connection_limits: ConnectionLimits, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.connection_limits = connection_limits
+
+
+def config(app: Any, host: str = "127.0.0.1", port: int = 0,
+           limits: ConnectionLimits | None = None, **overrides: Any) -> uvicorn.Config:
     """A uvicorn configuration tuned for the emulator (see the module docstring)."""
+    limits = limits or ConnectionLimits()
+    httptools = importlib.util.find_spec("httptools") is not None
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -38,11 +54,15 @@ def config(app: Any, host: str = "127.0.0.1", port: int = 0, **overrides: Any) -
         "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 2,
-        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "http": LimitedHttpToolsProtocol if httptools else "h11",
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
     }
+    if not httptools:  # h11: uvicorn's own cap (503 per request, not per connection)
+        options["limit_concurrency"] = limits.max_connections
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    return EmulatorConfig(app, connection_limits=limits, **options)
 
 
 class FastServer(uvicorn.Server):

@@ -12,6 +12,7 @@ from typing import Any
 from meshes_emulator.engine.matching import matches
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, Store, encode_json
+from meshes_emulator.store.lru import LRU
 
 
 def rule_view(rule: Row) -> dict[str, Any]:
@@ -34,7 +35,9 @@ def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
     (a rule changed, a rollback, a reset), the list is new and this is rebuilt too.
     """
     rules = rule_store.candidate_rules(db, workspace_id, event)
-    cache: dict[tuple[str, str], Any] = db.cache.setdefault(TEMPLATES_CACHE, {})
+    cache: LRU[tuple[str, str], tuple[list[Row], list[Prepared]]] | None = db.cache.get(TEMPLATES_CACHE)
+    if cache is None:
+        cache = db.cache[TEMPLATES_CACHE] = LRU(rule_store.CACHE_ENTRIES)
     entry = cache.get((workspace_id, event))
     if entry is None or entry[0] is not rules:
         prepared: list[Prepared] = []
@@ -43,7 +46,7 @@ def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
             filtered = rule.get("resource") or rule.get("resource_id")
             view = rule_view(rule) if filtered else None
             prepared.append((rule, view, metadata, encode_json(metadata)))
-        entry = cache[(workspace_id, event)] = (rules, prepared)
+        entry = cache.put((workspace_id, event), (rules, prepared))
     return entry[1]
 
 

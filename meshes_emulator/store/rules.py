@@ -6,6 +6,7 @@ from typing import Any
 
 from meshes_emulator.pagination import PageRequest, scoped_page_query
 from meshes_emulator.store.db import Row, Store, decode_json
+from meshes_emulator.store.lru import LRU
 
 
 def _decode(row: Row | None) -> Row | None:
@@ -14,8 +15,11 @@ def _decode(row: Row | None) -> Row | None:
     return row
 
 
-RULES_CACHE = "rules"  # store.cache entry: {(workspace_id, event): [active rule rows]}
-CATALOG_CACHE = "catalog_entries"  # store.cache entry: {(workspace_id, kind, key)} known to exist
+RULES_CACHE = "rules"  # store.cache entry: LRU {(workspace_id, event): [active rule rows]}
+CATALOG_CACHE = "catalog_entries"  # store.cache entry: LRU {(workspace_id, kind, key): True}
+# Entries kept per cache (LRU): far more (workspace, event name) pairs than a test suite or the
+# benchmarks use, a few MiB at most whatever names clients send (docs/reliability.md, "Limits").
+CACHE_ENTRIES = 4096
 
 
 def forget_rules(store: Store) -> None:
@@ -71,35 +75,46 @@ def list_page(
     return [r for r in (_decode(row) for row in rows) if r is not None]
 
 
+def count_active(store: Store, workspace_id: str, event: str) -> int:
+    """How many active rules of the workspace listen to `event`."""
+    row = store.one("SELECT count(*) AS n FROM rules WHERE workspace_id = ? AND event = ? AND active = 1",
+                    [workspace_id, event])
+    return int(row["n"]) if row else 0
+
+
 def candidate_rules(store: Store, workspace_id: str, event: str) -> list[Row]:
     """Active rules of a workspace listening to `event` (matching finishes the filtering).
 
     Cached per (workspace, event) until the rules table changes (`forget_rules`), a transaction
     rolls back or the emulator resets; the rows returned are shared: do not mutate them.
     """
-    cache: dict[tuple[str, str], list[Row]] = store.cache.setdefault(RULES_CACHE, {})
+    cache: LRU[tuple[str, str], list[Row]] | None = store.cache.get(RULES_CACHE)
+    if cache is None:
+        cache = store.cache[RULES_CACHE] = LRU(CACHE_ENTRIES)
     rules = cache.get((workspace_id, event))
     if rules is None:
         rows = store.all(
             "SELECT * FROM rules WHERE workspace_id = ? AND event = ? AND active = 1 ORDER BY rowid",
             [workspace_id, event],
         )
-        rules = cache[(workspace_id, event)] = [r for r in (_decode(row) for row in rows) if r is not None]
+        rules = cache.put((workspace_id, event), [r for r in (_decode(row) for row in rows) if r is not None])
     return rules
 
 
 def catalog_entry_exists(store: Store, workspace_id: str, kind: str, key: str) -> bool:
     """Whether the workspace catalog has the entry (entries are only ever added: known ones are
     remembered until a rollback or reset)."""
-    known: set[tuple[str, str, str]] = store.cache.setdefault(CATALOG_CACHE, set())
-    if (workspace_id, kind, key) in known:
+    known: LRU[tuple[str, str, str], bool] | None = store.cache.get(CATALOG_CACHE)
+    if known is None:
+        known = store.cache[CATALOG_CACHE] = LRU(CACHE_ENTRIES)
+    if known.get((workspace_id, kind, key)):
         return True
     row = store.one(
         "SELECT 1 AS x FROM catalog_entries WHERE workspace_id = ? AND kind = ? AND key = ?",
         [workspace_id, kind, key],
     )
     if row is not None:
-        known.add((workspace_id, kind, key))
+        known.put((workspace_id, kind, key), True)
     return row is not None
 
 

@@ -6,23 +6,35 @@ Each test names the defect it pins (docs/reliability.md, "Limits").
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import pytest
+from click.testing import CliRunner
 
 from meshes_emulator import Settings, create_app
+from meshes_emulator.cli import main
+from meshes_emulator.engine import fanout
+from meshes_emulator.services.rules import MAX_RULES_PER_EVENT
+from meshes_emulator.serving import FastServer, config
 from meshes_emulator.settings import DEFAULT_MAX_BODY_BYTES
+from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Store
+from meshes_emulator.wire_limits import ConnectionLimits
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
 from pytest_meshes.server import ServerThread, asgi_request
+from tests.sessions.helpers import connection, rule
 from tests.test_error_shape import assert_error
 
 SERVER = ("127.0.0.1", 80)
@@ -234,3 +246,150 @@ def test_a_full_disk_answers_507_and_recovers(tmp_path: Path) -> None:
         assert app.state.emulator.errors == []
     finally:
         thread.stop()
+
+
+# -- wire limits: header size, header timeout, connection cap -------------------------------------
+
+
+@contextmanager
+def limited_server(**limits: Any) -> Iterator[int]:
+    """A server with these wire limits on a free port (yields the port)."""
+    server = FastServer(config(create_app(Settings()), port=0, timeout_graceful_shutdown=1,
+                               limits=ConnectionLimits(**limits)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    server.ready.wait(20)
+    try:
+        yield server.port
+    finally:
+        server.request_stop()
+        thread.join(10)
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _send(sock: socket.socket, data: bytes) -> None:
+    with suppress(BrokenPipeError, ConnectionResetError):  # the server may close first
+        sock.sendall(data)
+
+
+def _health(port: int) -> bytes:
+    with _connect(port) as sock:
+        _send(sock, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return _answer(sock)
+
+
+def test_request_heads_past_the_limit_answer_431() -> None:
+    """Defect: no header-size limit (a 128 MiB header took 35 s to parse, stalling others)."""
+    with limited_server(max_header_bytes=16_384) as port:
+        with _connect(port) as sock:
+            _send(sock, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+            for _ in range(64):  # 4 MiB offered; the server stops reading past the limit
+                _send(sock, b"a" * 65536)
+            answer = _answer(sock)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 "), answer[:200]
+        error = orjson.loads(body)["error"]
+        assert error["name"] == "RequestHeaderFieldsTooLarge" and "16384 bytes" in error["message"]
+        # a head under the limit, and a body far bigger than it, still pass
+        with _connect(port) as sock:
+            _send(sock, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                  b"X-Fine: " + b"b" * 8000 + b"\r\n\r\n")
+            assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+        body = b'{"name": "' + b"n" * 200_000 + b'"}'
+        with _connect(port) as sock:
+            _send(sock, b"POST /_emulator/orgs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: "
+                  + str(len(body)).encode() + b"\r\n\r\n" + body)
+            assert _answer(sock).startswith(b"HTTP/1.1 201 ")
+
+
+def test_connections_without_a_complete_head_are_closed() -> None:
+    """Defect: no header timeout (1,300 silent connections still open after 60 s)."""
+    with limited_server(header_timeout=0.2) as port:
+        with _connect(port) as silent, _connect(port) as slow:
+            _send(slow, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert _answer(silent) == b""  # closed by the server (recv waits for it, 30 s cap)
+            assert _answer(slow) == b""
+        assert _health(port).startswith(b"HTTP/1.1 200 ")
+
+
+def test_connections_past_the_cap_answer_503() -> None:
+    """Defect: 1,100 idle connections exhausted a 1,024 fd limit and locked every client out."""
+    with limited_server(max_connections=3, header_timeout=60) as port:
+        idle = [_connect(port) for _ in range(3)]
+        for sock in idle:  # all three accepted and held by the server
+            _send(sock, b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        refused = _health(port)
+        head, _, body = refused.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), refused[:200]
+        assert orjson.loads(body)["error"]["name"] == "ServiceUnavailable"
+        for sock in idle:
+            sock.close()
+        answers = [_health(port) for _ in range(200)]  # the server notices the closes
+        assert any(a.startswith(b"HTTP/1.1 200 ") for a in answers)
+
+
+def test_serve_help_documents_the_connection_cap() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert "--max-connections" in result.output
+
+
+# -- bounded caches and the fan-out cap ----------------------------------------------------------
+
+
+def test_caches_keep_a_bounded_number_of_event_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defect: the rules, fan-out and catalog caches kept an entry per distinct event name
+    (RSS +59 MiB per 100k names). They are LRUs: bounded, and a name in use stays cached."""
+    monkeypatch.setattr(rule_store, "CACHE_ENTRIES", 50)
+    app = create_app(Settings())
+    store = app.state.emulator.store
+
+    async def call() -> None:
+        _, raw = await asgi_request(app, "GET", "/_emulator/credentials", b"", {}, SERVER)
+        workspace = orjson.loads(raw)["organizations"][0]["workspaces"][0]
+        headers = {"x-meshes-publishable-key": workspace["publishable_key"],
+                   "content-type": "application/json"}
+        for batch in range(4):
+            events = [{"event": f"name.{batch}.{n}", "payload": {"n": n}} for n in range(99)]
+            events.append({"event": "hot.name", "payload": {"n": batch}})
+            status, raw = await asgi_request(app, "POST", "/api/v1/events/bulk",
+                                             orjson.dumps(events), headers, SERVER)
+            assert status in (201, 207), raw
+        hot = (workspace["id"], "hot.name")
+        for name in (rule_store.RULES_CACHE, fanout.TEMPLATES_CACHE):
+            assert len(store.cache[name]) <= 50, name
+            assert hot in store.cache[name], name  # used in every batch: never evicted
+        assert len(store.cache[rule_store.CATALOG_CACHE]) <= 50
+
+    asyncio.run(call())
+    assert app.state.emulator.errors == []
+
+
+def test_rules_per_event_name_are_capped(api: httpx.Client, meshes_server: MeshesServer) -> None:
+    """Defect: no cap on rules matched by one event (10k rules: a bulk of 100 events blocked the
+    loop 29 s). At most MAX_RULES_PER_EVENT active rules per workspace and event name."""
+    ws = meshes_server.workspace_id or ""
+    hubspot = connection(api, ws)
+    rules = [rule(api, ws, hubspot["id"], "busy.event", {"action": "add_to_list", "id": str(n)})
+             for n in range(MAX_RULES_PER_EVENT)]
+    extra = {"workspace": ws, "connection": hubspot["id"], "event": "busy.event",
+             "metadata": {"action": "add_to_list", "id": "one-too-many"}}
+    refused = api.post("/rules", json=extra)
+    body = assert_error(refused, 400, "BadRequest")
+    assert body["error"]["data"][0]["param"] == "event"
+    assert api.post("/rules", json={**extra, "event": "quiet.event"}).status_code == 201
+    assert api.delete(f"/rules/{rules[0]['id']}").status_code == 200
+    assert api.post("/rules", json=extra).status_code == 201
