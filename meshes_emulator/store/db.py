@@ -35,6 +35,7 @@ class Store:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.lock = threading.RLock()
         self._depth = 0
+        self._aborted: BaseException | None = None  # what made SQLite roll back by itself
         # Data derived from tables and kept in memory (rules per workspace, known keys...): each
         # owner empties its entry when it writes the table; a rollback or reset empties it all.
         self.cache: dict[str, Any] = {}
@@ -67,15 +68,20 @@ class Store:
         with self.lock:
             depth = self._depth
             name = f"sp{depth}"
+            if depth == 0:
+                self._aborted = None
             self.conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth -= 1
                 self.cache.clear()  # it may hold what the rolled-back writes made visible
                 if not self.conn.in_transaction:
-                    raise  # SQLite rolled back already (SQLITE_FULL, IOERR, NOMEM may): keep the cause
+                    # SQLite rolled back the whole transaction already (SQLITE_FULL, IOERR, NOMEM
+                    # may): keep the cause, also for an outer level that catches it and goes on
+                    self._aborted = self._aborted or exc
+                    raise
                 if depth == 0:
                     self.conn.execute("ROLLBACK")
                 else:
@@ -83,6 +89,9 @@ class Store:
                     self.conn.execute(f"RELEASE {name}")
                 raise
             self._depth -= 1
+            if not self.conn.in_transaction:  # an inner failure rolled everything back
+                self.cache.clear()
+                raise self._aborted or sqlite3.OperationalError("SQLite rolled the transaction back")
             self.conn.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
 
     # -- small query helpers (SQL text stays in the store modules) --------------------------

@@ -32,9 +32,9 @@ from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Store
 from meshes_emulator.wire_limits import ConnectionLimits
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import mint_token
+from pytest_meshes.handle import MachineAuth, mint_token
 from pytest_meshes.server import ServerThread, asgi_request
-from tests.sessions.helpers import connection, rule
+from tests.sessions.helpers import connection, emit, rule
 from tests.test_error_shape import assert_error
 
 SERVER = ("127.0.0.1", 80)
@@ -393,3 +393,36 @@ def test_rules_per_event_name_are_capped(api: httpx.Client, meshes_server: Meshe
     assert api.post("/rules", json={**extra, "event": "quiet.event"}).status_code == 201
     assert api.delete(f"/rules/{rules[0]['id']}").status_code == 200
     assert api.post("/rules", json=extra).status_code == 201
+
+
+def test_a_full_disk_during_deliveries_answers_507_and_deliveries_resume(tmp_path: Path) -> None:
+    """Defect: a delivery run that hit a full disk answered 500 "cannot commit - no transaction
+    is active" (SQLite had rolled back; a caught inner error hid it) and was captured as a bug."""
+    app = create_app(Settings(db_path=str(tmp_path / "full.db"), clock="manual"))
+    store = app.state.emulator.store
+    thread = ServerThread(app)
+    thread.start()
+    try:
+        with httpx.Client(base_url=thread.url, timeout=30) as admin:
+            org = admin.get("/_emulator/credentials").json()["organizations"][0]
+            key, ws = org["machine_keys"][0], org["workspaces"][0]["id"]
+            auth = MachineAuth(key["access_key"], key["secret_key"], org["org_id"])
+            with httpx.Client(base_url=thread.url + "/api/v1", auth=auth, timeout=30) as api:
+                hubspot = connection(api, ws)
+                rule(api, ws, hubspot["id"], "disk.event")
+                fault = {"integration_type": "hubspot", "status": 503, "first": 1}
+                assert admin.post("/_emulator/faults", json=fault).status_code == 201
+                ids = [emit(api, ws, "disk.event")["id"] for _ in range(5)]
+                admin.post("/_emulator/settle")  # first attempts failed: retries are due later
+                with store.lock:
+                    pages = next(iter(store.conn.execute("PRAGMA page_count").fetchone().values()))
+                    store.conn.execute(f"PRAGMA max_page_count = {pages}")
+                full = admin.post("/_emulator/clock/advance", json={"seconds": 3600})
+                assert_error(full, 507, "InsufficientStorage")
+                with store.lock:
+                    store.conn.execute("PRAGMA max_page_count = 1073741823")
+                assert admin.post("/_emulator/settle").status_code == 200
+                assert {api.get(f"/events/{i}").json()["status"] for i in ids} == {"completed"}
+        assert app.state.emulator.errors == []
+    finally:
+        thread.stop()
