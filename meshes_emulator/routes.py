@@ -28,7 +28,10 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
         emulator = request.app.state.emulator
         fault = emulator.extensions.get("api_fault")  # API faults (issue 5): before anything else
         if fault is not None and (answer := fault(request)) is not None:
-            return answer  # type: ignore[no-any-return]
+            if not isinstance(answer, Response):  # a latency fault: wait, then answer or go on
+                answer = await answer
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
         request.state.principal = authenticate(emulator, request.headers, auth)
         if request.state.principal.kind == "session":
             await session_scope.guard(request, method, path)

@@ -54,13 +54,16 @@ class Toolkit:
              rule: Any = None, event: Any = None, action: Any = None,
              message: str | None = None, retry_after: float | None = None,
              deactivate: bool | str | None = None, budget: int | None = None,
-             position: int | None = None, **schedule: Any) -> dict[str, Any]:
+             position: int | None = None, delay: float | None = None,
+             **schedule: Any) -> dict[str, Any]:
         """Add a delivery fault; returns it (with its `id`).
 
         Match on any of workspace, connection (id, name or dict), integration_type, rule,
         event (name, `*` wildcards), action. Effect: `outcome` (timeout, network_error,
         rejected_server_error...) and/or `status`; `retry_after`, `message`, `deactivate`
-        (auth_failed only). Schedule: one of first=N, times=N, attempts=[...], every=N,
+        (auth_failed only). `delay`: the provider answers that many seconds late (emulator
+        time; alone, the real answer comes late; beyond the provider timeout of 10 s the attempt
+        times out). Schedule: one of first=N, times=N, attempts=[...], every=N,
         probability=p, always=True (default always). `budget`: at most N hits.
         """
         unknown = set(schedule) - set(_SCHEDULES)
@@ -73,23 +76,29 @@ class Toolkit:
         spec.update({k: _id(v) for k, v in match.items() if v is not None})
         extra = {"outcome": outcome, "status": status, "message": message,
                  "retry_after": retry_after, "deactivate": deactivate, "budget": budget,
-                 "position": position}  # fmt: skip
+                 "position": position, "delay": delay}  # fmt: skip
         spec.update({k: v for k, v in extra.items() if v is not None})
         result: dict[str, Any] = self.admin("POST", "/faults", spec)
         return result
 
-    def fail_api(self, status: int = 503, *, method: str | list[str] | None = None,
+    def fail_api(self, status: int | None = None, *, method: str | list[str] | None = None,
                  path: str | None = None, retry_after: float | None = None,
                  message: str | None = None, budget: int | None = None,
-                 position: int | None = None, **schedule: Any) -> dict[str, Any]:
-        """Make the public API answer `status` for matching requests (method + path pattern,
-        e.g. `/events`, `/events/{event_id}`, `*`). Schedule as for `fail` (times=N...)."""
+                 position: int | None = None, delay_ms: int | None = None,
+                 **schedule: Any) -> dict[str, Any]:
+        """Make the public API answer `status` (default 503) for matching requests (method +
+        path pattern, e.g. `/events`, `/events/{event_id}`, `*`). `delay_ms`: answer that many
+        wall-clock milliseconds late (alone: the request then goes on as usual). Schedule as
+        for `fail` (times=N...)."""
         unknown = set(schedule) - set(_SCHEDULES)
         if unknown:
             raise TypeError(f"fail_api() got unexpected arguments: {', '.join(sorted(unknown))}")
-        spec: dict[str, Any] = {"kind": "api", "status": status, **schedule}
-        extra = {"method": method, "path": path, "retry_after": retry_after, "message": message,
-                 "budget": budget, "position": position}  # fmt: skip
+        if status is None and delay_ms is None:
+            status = 503
+        spec: dict[str, Any] = {"kind": "api", **schedule}
+        extra = {"status": status, "method": method, "path": path, "retry_after": retry_after,
+                 "message": message, "budget": budget, "position": position,
+                 "delay_ms": delay_ms}  # fmt: skip
         spec.update({k: v for k, v in extra.items() if v is not None})
         result: dict[str, Any] = self.admin("POST", "/faults", spec)
         return result

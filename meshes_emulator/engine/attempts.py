@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from meshes_emulator.catalog.mapping import apply_mapping, default_mapping_schema
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.connectors import ConnectorInput, simulate
+from meshes_emulator.engine.faults import delay_timeout_message
 from meshes_emulator.engine.matching import connection_inactive_reason, inactive_connection_message
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
 from meshes_emulator.store.db import Row
@@ -40,6 +41,8 @@ class AttemptContext:
     rule_metadata: dict[str, Any]
     started_at: datetime
     generation: int = 0
+    delay: float = 0.0  # a latency fault's delay: the answer comes this many seconds late
+    delayed_by: str | None = None  # that fault's id
 
     @property
     def integration_type(self) -> str:
@@ -111,14 +114,15 @@ def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.Webhook
         return Outcome(OutcomeCode.AUTH_FAILED, inactive_connection_message(reason))
     fault = decide_fault(emulator, context)
     if fault is not None:
-        return fault
+        return late(emulator, context, fault)
     assert context.connection is not None
     metadata = context.connection.get("metadata") or {}
     if context.integration_type == "webhook":
         try:
-            return webhook.build_request(metadata, context.event, context.started_at)
+            request = webhook.build_request(metadata, context.event, context.started_at)
         except webhook.WebhookConfigError as exc:
             return Outcome(OutcomeCode.INVALID_REQUEST, f"Webhook connection is misconfigured: {exc}")
+        return late(emulator, context, request)
     payload = context.event.get("payload") or {}
     mapped, warnings, error = apply_mapping(mapping_schema(emulator, context), payload)
     if error is not None:
@@ -136,4 +140,32 @@ def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.Webhook
     )
     if warnings and outcome.request is not None:
         outcome.request["mapping_warnings"] = list(warnings)
-    return outcome
+    return late(emulator, context, outcome)
+
+
+def provider_timeout(emulator: Any) -> float:
+    """How long the emulator waits for a provider's answer (the webhook timeout, 10 s)."""
+    engine = emulator.extensions.get("dispatcher")
+    return float(getattr(engine, "webhook_timeout", webhook.DEFAULT_TIMEOUT))
+
+
+def late(
+    emulator: Any, context: AttemptContext, answer: Outcome | webhook.WebhookRequest
+) -> Outcome | webhook.WebhookRequest:
+    """A latency fault's effect: the answer as it is, or, when the delay is beyond the provider
+    timeout, a `timeout` outcome after the timeout (the request counts as sent)."""
+    timeout = provider_timeout(emulator)
+    if context.delay <= timeout:
+        return answer
+    delay, context.delay = context.delay, timeout
+    request = answer.as_record() if isinstance(answer, webhook.WebhookRequest) else answer.request
+    message = delay_timeout_message(context.describe(), timeout, delay, context.delayed_by)
+    return Outcome(OutcomeCode.TIMEOUT, message, request=request)
+
+
+def finished_at(now: datetime, context: AttemptContext) -> datetime:
+    """When the attempt ends: `now`, or later when a latency fault delays the answer (emulator
+    time: the attempt is recorded as lasting the delay; the clock itself is not moved)."""
+    if not context.delay:
+        return now
+    return max(now, context.started_at + timedelta(seconds=context.delay))

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
 from meshes_emulator.engine import webhook
-from meshes_emulator.engine.attempts import AttemptContext, prepare
+from meshes_emulator.engine.attempts import AttemptContext, finished_at, prepare
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.engine.status import refresh_event
@@ -446,7 +446,7 @@ class Dispatcher:
             rule_event, event = context.rule_event, cached
         if rule_event is None or event is None:
             return None
-        now_dt = self.emulator.clock.now()
+        now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
         now = isoformat(now_dt)
         duration = max(0, int((now_dt - context.started_at).total_seconds() * 1000))
         event_store.update_attempt(

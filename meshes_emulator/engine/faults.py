@@ -67,6 +67,8 @@ FAILURE_CODES = tuple(code for code in ALL_CODES if code != OutcomeCode.DELIVERE
 API_DEFAULT_RETRY_AFTER = 1.0  # a 429 API fault sends Retry-After: 1 unless told otherwise
 MAX_COUNT = 1_000_000
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
+MAX_DELAY = 3600.0  # a delivery fault's `delay`, seconds of emulator time
+MAX_DELAY_MS = 60_000  # an API fault's `delay_ms`, wall-clock milliseconds
 MAX_TEXT = 1000
 API_PREFIX = "/api/v1"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -144,6 +146,8 @@ class FaultSpec:
     deactivate: str | None = None
     budget: int | None = None
     source: str = "api"
+    delay: float | None = None  # delivery: the provider answers this many seconds late
+    delay_ms: int | None = None  # api: the API answers this many wall-clock ms late
 
     # -- wire -------------------------------------------------------------------------------
     def as_wire(self) -> dict[str, Any]:
@@ -162,6 +166,10 @@ class FaultSpec:
             data["body"] = self.body
         if self.kind == "delivery":
             data["deactivate"] = self.deactivate
+        if self.delay is not None:
+            data["delay"] = self.delay
+        if self.delay_ms is not None:
+            data["delay_ms"] = self.delay_ms
         data["schedule"] = self.schedule.as_wire()
         data["budget"] = self.budget
         data["source"] = self.source
@@ -256,6 +264,15 @@ def default_message(code: str, status: int | None, attrs: Mapping[str, Any], fau
     if code == OutcomeCode.MAPPING_ERROR:
         return "Mapping failed" + suffix
     return f"{code.replace('_', ' ').capitalize()}" + suffix
+
+
+def delay_timeout_message(attrs: Mapping[str, Any], timeout: float, delay: float,
+                          fault_id: str | None) -> str:
+    """What an attempt says when a latency fault's delay is beyond the provider timeout."""
+    kind = attrs.get("integration_type") or "destination"
+    who = "Webhook endpoint" if kind == "webhook" else f"{kind} API"
+    return (f"{who} did not answer in time: request timed out after {timeout:g}s "
+            f"(delay of {delay:g}s injected by fault {fault_id})")
 
 
 def api_error_detail(spec: FaultSpec, fault_id: str) -> str:
@@ -402,8 +419,16 @@ def _delivery_spec(reader: _Reader, data: dict[str, Any], common: dict[str, Any]
             match[key] = values
     outcome = data.pop("outcome", None)
     status = data.pop("status", None)
+    delay = data.pop("delay", None)
+    if delay is not None:
+        delay = reader.number(delay, "delay", 0, MAX_DELAY)
+        if delay is None:
+            return None
     if status is not None:
         status = reader.integer(status, "status", 400, 599)
+    if outcome is None and status is None and delay is not None:
+        return _latency_only(reader, data, common, FaultSpec(kind="delivery", match=match, delay=delay,
+                                                                **common))
     if outcome is None and status is not None:
         outcome = code_for_status(status)
     if outcome is None:
@@ -424,7 +449,19 @@ def _delivery_spec(reader: _Reader, data: dict[str, Any], common: dict[str, Any]
         reader.fail("retry_after", f"{outcome} has no HTTP answer to carry Retry-After")
     deactivate = _deactivate(reader, data.pop("deactivate", None), outcome)
     return FaultSpec(kind="delivery", match=match, outcome=outcome, status=status,
-                     deactivate=deactivate, **common)  # fmt: skip
+                     deactivate=deactivate, delay=delay, **common)  # fmt: skip
+
+
+def _latency_only(reader: _Reader, data: dict[str, Any], common: dict[str, Any],
+                  spec: FaultSpec) -> FaultSpec:
+    """A fault that only delays the real answer: nothing of an injected answer applies."""
+    if data.pop("deactivate", None) not in (None, False):
+        reader.fail("deactivate", "only an auth_failed fault can mark the connection inactive")
+    for key in ("retry_after", "message", "body"):
+        if common[key] is not None:
+            reader.fail(key, "a fault with only a delay lets the real answer through; "
+                        "give an outcome or a status as well")
+    return spec
 
 
 def _deactivate(reader: _Reader, value: Any, outcome: str) -> str | None:
@@ -457,12 +494,19 @@ def _api_spec(reader: _Reader, data: dict[str, Any], common: dict[str, Any]) -> 
             path = None
         elif path == "*":
             path = None
-    status = data.pop("status", 503)
-    status = reader.integer(status, "status", 400, 599)
+    delay_ms = data.pop("delay_ms", None)
+    if delay_ms is not None:
+        delay_ms = reader.integer(delay_ms, "delay_ms", 1, MAX_DELAY_MS)
+    status = data.pop("status", None)
     if "outcome" in data:
         reader.fail("outcome", "api faults answer a status; outcome is for delivery faults")
         data.pop("outcome")
-    return FaultSpec(kind="api", methods=methods, path=path, status=status or 503, **common)
+    if status is None and delay_ms is not None:  # late, then the request goes on as usual
+        return _latency_only(reader, data, common, FaultSpec(kind="api", methods=methods, path=path,
+                                                                delay_ms=delay_ms, **common))
+    status = reader.integer(503 if status is None else status, "status", 400, 599)
+    return FaultSpec(kind="api", methods=methods, path=path, status=status or 503,
+                     delay_ms=delay_ms, **common)
 
 
 # -- compact specs (serve --fault) -----------------------------------------------------------

@@ -14,7 +14,9 @@ so adding faults does not shift the ids of anything else.
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -77,6 +79,10 @@ class FaultBook:
         self.persist(touched)
         if fault is None:
             return None
+        if fault.spec.delay is not None:  # the answer comes late (attempts.late)
+            context.delay, context.delayed_by = fault.spec.delay, fault.id
+        if fault.spec.outcome is None:  # a latency fault only: the real answer, late
+            return None
         if fault.spec.deactivate and context.connection is not None:
             connection_store.update_connection(emulator.store, context.connection_id, {
                 "active": 0, "inactive_reason": fault.spec.deactivate,
@@ -84,7 +90,7 @@ class FaultBook:
         return fault.spec.outcome_for(attrs, fault.id)
 
     # -- the API hook -----------------------------------------------------------------------
-    def api_fault(self, request: Request) -> Response | None:
+    def api_fault(self, request: Request) -> Response | Awaitable[Response | None] | None:
         if self.dirty:
             self.refresh()
         if not self.has_api:
@@ -97,17 +103,30 @@ class FaultBook:
                 self.persist(touched)
         if fault is None:
             return None
-        spec = fault.spec
-        status = spec.status or 503
-        headers = {"X-Meshes-Emulator-Fault": fault.id}
-        retry_after = spec.api_retry_after()
-        if retry_after is not None:
-            headers["Retry-After"] = str(math.ceil(retry_after))
-        if spec.body is not None:
-            return Response(orjson.dumps(spec.body), status_code=status, headers=headers,
-                            media_type="application/json")  # fmt: skip
-        body = error_body(status, None, engine.api_error_detail(spec, fault.id))
-        return json_response(body, status=status, headers=headers)
+        answer = None if fault.spec.status is None else _answer(fault)
+        if fault.spec.delay_ms is not None:  # wall-clock latency, then the answer (or the route)
+            return _late(fault.spec.delay_ms / 1000, answer)
+        return answer
+
+
+async def _late(seconds: float, answer: Response | None) -> Response | None:
+    await asyncio.sleep(seconds)
+    return answer
+
+
+def _answer(fault: FaultState) -> Response:
+    """The error an API fault answers."""
+    spec = fault.spec
+    status = spec.status or 503
+    headers = {"X-Meshes-Emulator-Fault": fault.id}
+    retry_after = spec.api_retry_after()
+    if retry_after is not None:
+        headers["Retry-After"] = str(math.ceil(retry_after))
+    if spec.body is not None:
+        return Response(orjson.dumps(spec.body), status_code=status, headers=headers,
+                        media_type="application/json")  # fmt: skip
+    body = error_body(status, None, engine.api_error_detail(spec, fault.id))
+    return json_response(body, status=status, headers=headers)
 
 
 def book(emulator: Any) -> FaultBook:
