@@ -77,6 +77,38 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
     _run(app, host, port, as_json, max_connections)
 
 
+class _ExecCommand(click.Command):
+    """Everything before `--` goes to `serve` as it is; everything after is the command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        split = args.index("--") if "--" in args else len(args)
+        serve_args, command = args[:split], args[split + 1:]
+        if "--help" in serve_args or "-h" in serve_args:
+            return super().parse_args(ctx, ["--help"])
+        if not command:
+            raise click.UsageError("give the command to run after --, e.g. "
+                                   "meshes-emulator exec --clock manual -- npm test", ctx)
+        ctx.meta["exec"] = (serve_args, command)
+        return super().parse_args(ctx, [])
+
+
+@main.command("exec", cls=_ExecCommand, context_settings={"help_option_names": ["--help", "-h"]})
+@click.pass_context
+def exec_command(ctx: click.Context) -> None:
+    """Run COMMAND against a fresh emulator, then stop it: exec [SERVE OPTIONS] -- COMMAND ...
+
+    The emulator starts on a free port with the given `serve` options (--db, default :memory:;
+    --fixture, --seed, --clock, --fault, --import, --export-on-exit...); COMMAND runs with MESHES_API_URL,
+    MESHES_EVENTS_URL, MESHES_ORG_ID, MESHES_ACCESS_KEY, MESHES_SECRET_KEY,
+    MESHES_PUBLISHABLE_KEY, MESHES_WORKSPACE_ID and MESHES_EMULATOR_URL set; exec exits with
+    COMMAND's exit code.
+    """
+    from meshes_emulator import cli_exec
+
+    serve_args, command = ctx.meta["exec"]
+    sys.exit(cli_exec.run(serve_args, command))
+
+
 def _delays(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None

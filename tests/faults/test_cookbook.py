@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def test_shell_recipes_pass(tmp_path: Path) -> None:
     script = "\n".join(blocks("bash"))
     assert script.count("expect ") >= 8
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESHES_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # meshes-emulator
     with serve("--db", str(tmp_path / "cookbook.db"), "--clock", "manual", env=env) as info:
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True,
                                 timeout=120, env={**env, "MESHES_URL": info["base_url"]})
