@@ -53,11 +53,14 @@ def main() -> None:
 @click.option("--max-connections", type=click.IntRange(min=1), default=None,
               help="open connections served at once; more answer 503 (default: the file "
               "descriptor limit minus 128, at most 4096)")
+@click.option("--strict", is_flag=True,
+              help="refuse (400) what only an inferred check objects to, instead of warning "
+              "(see docs/behaviour.md, leniency policy)")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
           no_admin: bool, faults: tuple[str, ...] = (),
           allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = (),
-          max_connections: int | None = None) -> None:
+          max_connections: int | None = None, strict: bool = False) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -71,7 +74,7 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
                         base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
                         admin_enabled=not no_admin, faults=_faults(faults),
-                        allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs)
+                        allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs, strict=strict)
     _check_port(host, port)
     app = _build_app(settings)
     _run(app, host, port, as_json, max_connections)

@@ -12,6 +12,7 @@ from typing import Any
 
 from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
 from meshes_emulator.ids import IdFactory, Rng, new_rng
+from meshes_emulator.leniency import Leniency
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import Store
 
@@ -41,6 +42,8 @@ class Emulator:
     on_work: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     on_reset: list[Callable[[], None]] = field(default_factory=list)
     extensions: dict[str, Any] = field(default_factory=dict)
+    # The leniency policy's mode and warnings (leniency.py); reset may switch the mode.
+    leniency: Leniency = field(default_factory=Leniency)
     # Set by serving.FastServer: how many HTTP requests it is handling now (group commit asks)
     # and has received so far (the delivery worker gives way while requests keep arriving).
     # None under other servers: every event is then committed alone, and the worker judges by time.
@@ -61,6 +64,7 @@ class Emulator:
             ids=IdFactory(settings.seed),
             rng=new_rng(settings.seed, "emulator"),
             base_url=settings.base_url,
+            leniency=Leniency(strict=settings.strict),
         )
 
     def reseed(self, seed: int | None = None) -> None:

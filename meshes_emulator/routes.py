@@ -9,11 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from meshes_emulator import leniency
 from meshes_emulator.admin.routes import admin_routes
 from meshes_emulator.api import connections, events, integrations, mappings, rules, sessions
 from meshes_emulator.api import workspaces as ws
 from meshes_emulator.auth import EMBEDDABLE, INGEST, MACHINE, SESSION, authenticate
 from meshes_emulator.cors import PREFLIGHT_HEADERS
+from meshes_emulator.errors import ApiError
+from meshes_emulator.http import json_response
 from meshes_emulator.openapi import serve_openapi
 from meshes_emulator.routing import IndexedRouter
 from meshes_emulator.services import session_scope
@@ -35,7 +38,17 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
         request.state.principal = authenticate(emulator, request.headers, auth)
         if request.state.principal.kind == "session":
             await session_scope.guard(request, method, path)
-        return await handler(request)
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            if (pending := leniency.take_pending()) is None:
+                raise
+            response = json_response(exc.body(), status=exc.status, headers=exc.headers)
+        else:
+            if (pending := leniency.take_pending()) is None:  # no warning: nothing else to do
+                return response
+        leniency.add_headers(response, pending, method, path)
+        return response
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__

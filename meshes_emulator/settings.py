@@ -30,6 +30,7 @@ class Settings:
     admin_enabled: bool = True  # False: /_emulator/* and the dashboard answer 404 (--no-admin)
     allowed_hosts: tuple[str, ...] = ()  # Host names answered besides localhost and IPs (sitecheck)
     background_dispatcher: bool = True
+    strict: bool = False  # inferred checks refuse (400) instead of warning (leniency.py)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -21,6 +21,8 @@ class MeshesOptions:
     start: str | None = None
     fixtures: tuple[str, ...] = ()
     snapshot: str | None = None  # restore this snapshot instead of resetting
+    # inferred checks refuse instead of warning (docs/behaviour.md); None: the server's mode
+    strict: bool | None = None
 
 
 def _ini(config: pytest.Config, name: str) -> Any:
@@ -37,7 +39,20 @@ def session_options(config: pytest.Config) -> MeshesOptions:
     root = config.rootpath
     return MeshesOptions(seed=int(seed or 0), clock=str(clock),
                          fixtures=tuple(str(root / path) if not os.path.isabs(path) else path
-                                        for path in fixtures))
+                                        for path in fixtures),
+                         strict=_flag(config.getini("meshes_strict")))
+
+
+def _flag(value: Any) -> bool | None:
+    """An ini boolean (true/yes/on/1 or false/no/off/0, any case); None when not set."""
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise pytest.UsageError(f"meshes_strict: expected true or false, got {value!r}")
 
 
 def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
@@ -57,6 +72,7 @@ def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
         start=marker.kwargs.get("start", base.start),
         fixtures=fixtures,
         snapshot=marker.kwargs.get("snapshot"),
+        strict=marker.kwargs.get("strict", base.strict),
     )
 
 
@@ -80,7 +96,8 @@ def meshes_server_process(
     # directory (tmp_path); a `serve` given with --meshes-url needs --fixture-dir for them
     fixture_dirs = (str(request.config.rootpath), str(tmp_path_factory.getbasetemp()))
     settings = Settings(db_path=db_path, seed=options.seed, clock=options.clock,
-                        fixtures=options.fixtures, fixture_dirs=fixture_dirs)
+                        fixtures=options.fixtures, fixture_dirs=fixture_dirs,
+                        strict=bool(options.strict))
     app = create_app(settings)
     thread = ServerThread(app)
     thread.start()
@@ -105,7 +122,8 @@ def meshes_server(
     else:
         handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
                                         "start": options.start,
-                                        "fixtures": list(options.fixtures)})
+                                        "fixtures": list(options.fixtures),
+                                        "strict": options.strict})  # None: the server's mode
         handle.refresh_credentials()
     yield handle
     handle.check()

@@ -147,8 +147,10 @@ class MeshesServer(Toolkit):
         return json_module.loads(content) if content else None
 
     def reset(self, *, seed: int | None = None, start: str | None = None,
-              fixtures: list[str] | None = None) -> None:
+              fixtures: list[str] | None = None, strict: bool | None = None) -> None:
         body: dict[str, Any] = {}
+        if strict is not None:
+            body["strict"] = strict
         if seed is not None:
             body["seed"] = seed
         if start is not None:

@@ -23,6 +23,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("meshes_url", "URL of a running emulator to use", default="")
     parser.addini("meshes_seed", "seed for ids and randomness", default="0")
     parser.addini("meshes_clock", "manual (default) or system", default="manual")
+    parser.addini("meshes_strict", "true: inferred checks refuse (400) instead of warning",
+                  default="")
     parser.addini("meshes_fixture", "seed files loaded at every reset", type="linelist",
                   default=[])
 
@@ -30,6 +32,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "meshes(fixture=None, seed=0, clock='manual', start=None, snapshot=None): per-test "
-        "emulator options (snapshot: restore that snapshot instead of resetting)",
+        "meshes(fixture=None, seed=0, clock='manual', start=None, snapshot=None, strict=None): "
+        "per-test emulator options (snapshot: restore that snapshot instead of resetting)",
     )

@@ -190,6 +190,12 @@ class Toolkit:
         records: list[dict[str, Any]] = self.admin("GET", "/rule-events" + _query(filters))["records"]
         return records
 
+    def warnings(self) -> list[dict[str, Any]]:
+        """The leniency warnings since the reset, oldest first: `{check, param, msg, message,
+        method?, path?}` for each input accepted although an inferred check objected."""
+        records: list[dict[str, Any]] = self.admin("GET", "/warnings")["records"]
+        return records
+
     def explain(self, event: Any) -> dict[str, Any]:
         """Every rule of the event's workspace, why it did or did not match, and its attempts."""
         result: dict[str, Any] = self.admin("GET", f"/events/{_id(event)}/explain")

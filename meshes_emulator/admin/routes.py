@@ -36,7 +36,7 @@ async def info(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    """POST {seed?, start?, clock?, fixtures?: [path]}: back to the bootstrap state."""
+    """POST {seed?, start?, clock?, fixtures?: [path], strict?}: back to the bootstrap state."""
     emulator = emulator_of(request)
     body = await read_json(request, required=False) or {}
     if not isinstance(body, dict):
@@ -45,6 +45,9 @@ async def reset(request: Request) -> Response:
     start = _optional_instant(body, "start")
     paths = body.get("fixtures")
     clock = body.get("clock")
+    strict = body.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise ValidationFailed([{"param": "strict", "msg": "must be a boolean"}])
     if clock not in (None, "manual", "system"):
         raise ValidationFailed([{"param": "clock", "msg": "must be 'manual' or 'system'"}])
     if paths is not None and not (isinstance(paths, list) and all(isinstance(p, str)
@@ -52,11 +55,12 @@ async def reset(request: Request) -> Response:
         raise ValidationFailed([{"param": "fixtures", "msg": "must be a list of file paths"}])
     try:
         admin.reset(emulator, seed=seed, start=start,
-                    fixture_paths=tuple(paths) if paths is not None else None, clock=clock)
+                    fixture_paths=tuple(paths) if paths is not None else None, clock=clock,
+                    strict=strict)
     except FixtureError as exc:
         raise BadRequest(detail=str(exc)) from None
     return json_response({"reset": True, "seed": emulator.ids.seed,
-                          "clock": clock_state(emulator)})
+                          "clock": clock_state(emulator), "strict": emulator.leniency.strict})
 
 
 async def credentials(request: Request) -> Response:
@@ -121,6 +125,14 @@ async def captured_errors(request: Request) -> Response:
                           for e in emulator.errors])
 
 
+async def warnings(request: Request) -> Response:
+    """The leniency warnings since the last reset, oldest first (leniency.py)."""
+    emulator = emulator_of(request)
+    records = emulator.leniency.listing()
+    return json_response({"strict": emulator.leniency.strict, "count": len(records),
+                          "records": records})
+
+
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
     """An integer field; null or absent -> None; 5.0 is an integer (JSON Schema's rule)."""
     value = body.get(key)
@@ -156,6 +168,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock", set_clock, methods=["POST"]),
         Route("/errors", captured_errors, methods=["GET"]),
+        Route("/warnings", warnings, methods=["GET"]),
         *engine_admin.routes(),
         *connections_admin.routes(),
         *faults_admin.routes(),

@@ -40,7 +40,7 @@ async def list_events(request: Request) -> Response:
 
 async def create_event(request: Request) -> Response:
     emulator, who = caller(request)
-    item = events.parse_one(await read_json(request))
+    item = events.parse_one(emulator, await read_json(request))
     row = await group_commit.of(emulator).ingest(who, item)  # (wakes the delivery worker)
     return json_response({"event": wire.created_event(row)}, status=201)
 

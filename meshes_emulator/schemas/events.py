@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from meshes_emulator.leniency import Check, Soft
 from meshes_emulator.schemas.rules import UUID_PATTERN
 from meshes_emulator.store.db import Row, decode_json
 
@@ -30,6 +31,7 @@ STRING_PAYLOAD_KEYS = (
 )
 MAX_EVENT_NAME = 256
 MAX_RESOURCE = 128
+MAX_RESOURCE_ID = 1024  # an emulator limit (no source gives one); the pattern is inferred
 MAX_PAYLOAD_BYTES = 256 * 1024
 DEFAULT_RESOURCE = "global"
 STATUSES = ("pending", "processing", "retrying", "completed", "failed", "canceled")
@@ -47,6 +49,7 @@ class EventIn:
     resource_id: str | None
     workspace: str | None
     payload_json: str
+    warnings: tuple[Soft, ...] = ()  # inferred problems, accepted (leniency.py)
 
 
 class PayloadTooLargeProblem(ValueError):
@@ -63,34 +66,52 @@ def _empty(value: Any) -> bool:
     return False
 
 
-def payload_problems(payload: Any, prefix: str) -> list[Problem]:
-    """Problems with an EventPayload: a JSON object, some non-empty value, typed known keys."""
+def payload_problems(payload: Any, prefix: str) -> tuple[list[Problem], list[Problem]]:
+    """(documented, inferred) problems with an EventPayload.
+
+    Documented: a JSON object ("payload (object): Event data (arbitrary JSON)"). Inferred (the
+    leniency policy): some non-empty value (an events-client check), an `email` that is a valid
+    address and the SDKs' string typing of the known keys.
+    """
     param = prefix + "payload"
     if not isinstance(payload, dict):
-        return [{"param": param, "msg": "must be a JSON object"}]
+        return [{"param": param, "msg": "must be a JSON object"}], []
+    soft: list[Problem] = []
     if all(_empty(value) for value in payload.values()):
-        return [{"param": param, "msg": "must contain at least one non-empty value"}]
-    problems: list[Problem] = []
-    email = payload.get("email")
+        soft.append({"param": param, "msg": "must contain at least one non-empty value"})
     if "email" in payload:
+        email = payload["email"]
         if not isinstance(email, str):
-            problems.append({"param": f"{param}.email", "msg": "must be a string"})
+            soft.append({"param": f"{param}.email", "msg": "must be a string"})
         elif not EMAIL_RE.match(email.strip()):
-            problems.append({"param": f"{param}.email", "msg": "must be a valid email address"})
+            soft.append({"param": f"{param}.email", "msg": "must be a valid email address"})
     for key in STRING_PAYLOAD_KEYS:
         if key in payload and not isinstance(payload[key], str):
-            problems.append({"param": f"{param}.{key}", "msg": "must be a string"})
-    return problems
+            soft.append({"param": f"{param}.{key}", "msg": "must be a string"})
+    return [], soft
 
 
-def parse_event(item: Any, prefix: str = "") -> EventIn | list[Problem]:
+def _resource_id_problems(resource_id: Any, prefix: str) -> tuple[list[Problem], list[Problem]]:
+    """(documented, inferred): a string of 1-MAX_RESOURCE_ID characters; the rules' pattern."""
+    param = prefix + "resource_id"
+    if not isinstance(resource_id, str) or not resource_id or len(resource_id) > MAX_RESOURCE_ID:
+        msg = f"must be a non-empty string of at most {MAX_RESOURCE_ID} characters"
+        return [{"param": param, "msg": msg}], []
+    if RESOURCE_ID_RE.match(resource_id):
+        return [], []
+    return [], [{"param": param, "msg": "must match ^[A-Za-z0-9._:-]{1,64}$"}]
+
+
+def parse_event(item: Any, prefix: str = "", strict: bool = False) -> EventIn | list[Problem]:
     """Validate one EventInput; returns the event or its problems.
 
+    Inferred problems (leniency.py) are problems in `strict` mode, else the event's `warnings`.
     Raises PayloadTooLargeProblem when the payload is over MAX_PAYLOAD_BYTES.
     """
     if not isinstance(item, dict):
         return [{"param": prefix.rstrip(".") or "body", "msg": "must be a JSON object"}]
     problems: list[Problem] = []
+    soft: list[Soft] = []
     name = item.get("event")
     if not isinstance(name, str) or not name.strip():
         problems.append({"param": prefix + "event", "msg": "is required (a non-empty string)"})
@@ -99,7 +120,10 @@ def parse_event(item: Any, prefix: str = "") -> EventIn | list[Problem]:
     if "payload" not in item:
         problems.append({"param": prefix + "payload", "msg": "is required"})
     else:
-        problems.extend(payload_problems(item["payload"], prefix))
+        hard, found = payload_problems(item["payload"], prefix)
+        problems.extend(hard)
+        if found:
+            soft.extend((Check.EVENT_PAYLOAD, problem) for problem in found)
     resource = item.get("resource")
     if resource is not None and (
         not isinstance(resource, str) or not resource.strip() or len(resource) > MAX_RESOURCE
@@ -107,17 +131,19 @@ def parse_event(item: Any, prefix: str = "") -> EventIn | list[Problem]:
         msg = f"must be a non-empty string of at most {MAX_RESOURCE} characters"
         problems.append({"param": prefix + "resource", "msg": msg})
     resource_id = item.get("resource_id")
-    if resource_id is not None and (
-        not isinstance(resource_id, str) or not RESOURCE_ID_RE.match(resource_id)
-    ):
-        msg = "must match ^[A-Za-z0-9._:-]{1,64}$"
-        problems.append({"param": prefix + "resource_id", "msg": msg})
+    if resource_id is not None:
+        hard, found = _resource_id_problems(resource_id, prefix)
+        problems.extend(hard)
+        if found:
+            soft.extend((Check.EVENT_RESOURCE_ID, problem) for problem in found)
     kind = item.get("type")
     if kind is not None and kind != "event":
         problems.append({"param": prefix + "type", "msg": "must be 'event'"})
     workspace = item.get("workspace")
     if workspace is not None and (not isinstance(workspace, str) or not UUID_RE.match(workspace)):
         problems.append({"param": prefix + "workspace", "msg": "must be a UUID"})
+    if strict and soft:
+        problems.extend(problem for _, problem in soft)
     if problems:
         return problems
     try:
@@ -133,6 +159,7 @@ def parse_event(item: Any, prefix: str = "") -> EventIn | list[Problem]:
         resource_id=resource_id,
         workspace=workspace,
         payload_json=payload_json,
+        warnings=tuple(soft),
     )
 
 

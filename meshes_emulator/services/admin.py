@@ -14,14 +14,15 @@ from meshes_emulator.services import fixtures, orgs
 
 
 def reset(emulator: Emulator, *, seed: int | None = None, start: datetime | None = None,
-          fixture_paths: tuple[str, ...] | None = None, clock: str | None = None) -> None:
+          fixture_paths: tuple[str, ...] | None = None, clock: str | None = None,
+          strict: bool | None = None) -> None:
     """Back to the bootstrap state: empty tables, reseeded ids, fixtures loaded again.
 
     `clock` switches between "manual" and "system" time; a manual clock restarts at `start`
     (default: the configured start instant). `fixture_paths` (default: the `--fixture` files)
     must be allowed (fixtures.check_allowed); every file is read and parsed before anything
     changes, and with seed files the whole reset is one transaction: a FixtureError leaves the
-    state it found.
+    state it found. `strict` sets the leniency mode (default: kept); the warnings are forgotten.
     """
     if fixture_paths is not None:
         for path in fixture_paths:
@@ -29,19 +30,19 @@ def reset(emulator: Emulator, *, seed: int | None = None, start: datetime | None
     paths = emulator.settings.fixtures if fixture_paths is None else fixture_paths
     documents = fixtures.read_all(paths)
     if not documents:  # nothing can fail past this point: the fast, non-transactional wipe
-        _reset(emulator, seed, start, clock, documents)
+        _reset(emulator, seed, start, clock, strict, documents)
         return
     saved = _Saved.of(emulator)
     try:
         with emulator.store.transaction():
-            _reset(emulator, seed, start, clock, documents)
+            _reset(emulator, seed, start, clock, strict, documents)
     except BaseException:
         saved.restore(emulator)
         raise
 
 
 def _reset(emulator: Emulator, seed: int | None, start: datetime | None, clock: str | None,
-           documents: list[tuple[str, dict[str, Any]]]) -> None:
+           strict: bool | None, documents: list[tuple[str, dict[str, Any]]]) -> None:
     emulator.store.delete_everything()
     emulator.reseed(seed)
     if clock == "system":
@@ -51,6 +52,7 @@ def _reset(emulator: Emulator, seed: int | None, start: datetime | None, clock: 
     if isinstance(emulator.clock, ManualClock):
         emulator.clock.set(start or emulator.settings.clock_start or DEFAULT_START)
     emulator.errors.clear()
+    emulator.leniency.reset(emulator.leniency.strict if strict is None else strict)
     for hook in emulator.on_reset:
         hook()
     orgs.bootstrap(emulator)
@@ -67,14 +69,19 @@ class _Saved:
     clock: Clock
     now: datetime
     errors: list[CapturedError]
+    strict: bool
+    warnings: list[dict[str, Any]]
 
     @classmethod
     def of(cls, emulator: Emulator) -> _Saved:
         return cls(copy.deepcopy(emulator.ids), copy.deepcopy(emulator.rng), emulator.clock,
-                   emulator.clock.now(), list(emulator.errors))
+                   emulator.clock.now(), list(emulator.errors), emulator.leniency.strict,
+                   emulator.leniency.listing())
 
     def restore(self, emulator: Emulator) -> None:
         emulator.ids, emulator.rng, emulator.clock = self.ids, self.rng, self.clock
         if isinstance(self.clock, ManualClock):
             self.clock.set(self.now)
         emulator.errors[:] = self.errors
+        emulator.leniency.reset(self.strict)
+        emulator.leniency.records.extend(self.warnings)

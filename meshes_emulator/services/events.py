@@ -63,13 +63,16 @@ def _workspace_for(emulator: Emulator, who: Principal, item: EventIn, prefix: st
     return item.workspace
 
 
-def _parse(item: Any, prefix: str) -> EventIn:
+def _parse(emulator: Emulator, item: Any, prefix: str) -> EventIn:
+    """The checked event (400/413); inferred problems refuse it in strict mode, else warn."""
     try:
-        parsed = parse_event(item, prefix)
+        parsed = parse_event(item, prefix, emulator.leniency.strict)
     except PayloadTooLargeProblem as exc:
         raise PayloadTooLarge("Payload Too Large", detail=f"{prefix}{exc}") from None
     if isinstance(parsed, list):
         raise ValidationFailed(parsed)
+    if parsed.warnings:
+        emulator.leniency.warn(parsed.warnings)
     return parsed
 
 
@@ -121,15 +124,18 @@ def _plan(
 
 def create(emulator: Emulator, who: Principal, body: Any) -> Row:
     """Ingest one event (201 body source), in a transaction of its own."""
-    item = _parse(body, "")
+    item = _parse(emulator, body, "")
     with emulator.store.transaction():
         workspace_id = _workspace_for(emulator, who, item, "")
         return _insert(emulator, who, workspace_id, item)
 
 
-def parse_one(body: Any) -> EventIn:
-    """The body of POST /events, checked (400/413 before anything is queued or written)."""
-    return _parse(body, "")
+def parse_one(emulator: Emulator, body: Any) -> EventIn:
+    """The body of POST /events, checked (400/413 before anything is queued or written).
+
+    Runs in the request's task, so its warnings reach the response (the group commit does not).
+    """
+    return _parse(emulator, body, "")
 
 
 def create_group(emulator: Emulator, batch: list[tuple[Principal, EventIn]]) -> list[Row | ApiError]:
@@ -194,7 +200,7 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
         for index, raw in enumerate(body):
             prefix = f"[{index}]."
             try:
-                item = _parse(raw, prefix)
+                item = _parse(emulator, raw, prefix)
                 workspace_id = _workspace_for(emulator, who, item, prefix)
             except ApiError as exc:
                 errors += 1
@@ -389,7 +395,7 @@ def load_seed_events(
             if event_id is not None and store.get_event_any_org(emulator.store, event_id):
                 continue  # already loaded
             body = {k: v for k, v in item.items() if k not in ("id", "created_by", "ref")}
-            parsed = _parse({**body, "workspace": workspace["id"]}, "")
+            parsed = _parse(emulator, {**body, "workspace": workspace["id"]}, "")
             who = Principal(kind="machine", org_id=org_id,
                             created_by=str(item.get("created_by") or "fixture"))  # fmt: skip
             row = _insert(emulator, who, workspace["id"], parsed, event_id)

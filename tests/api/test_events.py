@@ -83,23 +83,17 @@ def test_other_workspace_key_writes_there(api: httpx.Client, meshes_server: Mesh
         ({"event": "a", "payload": None}, "payload"),
         ({"event": "a", "payload": [1]}, "payload"),
         ({"event": "a", "payload": "x"}, "payload"),
-        ({"event": "a", "payload": {}}, "payload"),
-        ({"event": "a", "payload": {"a": "", "b": None, "c": [], "d": {}}}, "payload"),
-        ({"event": "a", "payload": {"email": "not-an-email"}}, "payload.email"),
-        ({"event": "a", "payload": {"email": 42}}, "payload.email"),
-        ({"event": "a", "payload": {"id": 42, "x": 1}}, "payload.id"),
-        ({"event": "a", "payload": {"phone": True}}, "payload.phone"),
-        ({"event": "a", "payload": {"x": 1, "name": None}}, "payload.name"),
-        ({"event": "a", "payload": {"x": 1, "email": None}}, "payload.email"),
         ({"event": "a", "payload": PAYLOAD, "resource": ""}, "resource"),
         ({"event": "a", "payload": PAYLOAD, "resource": 3}, "resource"),
-        ({"event": "a", "payload": PAYLOAD, "resource_id": "bad id"}, "resource_id"),
         ({"event": "a", "payload": PAYLOAD, "resource_id": 7}, "resource_id"),
+        ({"event": "a", "payload": PAYLOAD, "resource_id": ""}, "resource_id"),
+        ({"event": "a", "payload": PAYLOAD, "resource_id": "x" * 1025}, "resource_id"),
         ({"event": "a", "payload": PAYLOAD, "type": "rule"}, "type"),
         ({"event": "a", "payload": PAYLOAD, "workspace": "nope"}, "workspace"),
     ],
 )
 def test_create_validation(ingest: httpx.Client, body: dict[str, Any], param: str) -> None:
+    """Documented checks: 400 in every mode (the inferred ones: tests/api/test_leniency.py)."""
     response = ingest.post("/events", json=body)
     assert response.status_code == 400, response.text
     error = response.json()
