@@ -66,6 +66,7 @@ def test_inferred_event_checks_warn_by_default(
     assert response.status_code == 201, response.text
     assert sorted(_warned_params(response)) == sorted(params)
     assert all("strict mode" in value for value in response.headers.get_list(HEADER))
+    assert HEADER in response.headers["access-control-expose-headers"]  # browsers can read it
     warnings = meshes_server.warnings()
     assert sorted(w["param"] for w in warnings) == sorted(params)
     assert {w["method"] for w in warnings} == {"POST"} and {w["path"] for w in warnings} == {"/events"}
