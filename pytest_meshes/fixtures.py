@@ -123,7 +123,7 @@ def meshes_server(
         handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
                                         "start": options.start,
                                         "fixtures": list(options.fixtures),
-                                        "strict": options.strict})  # None: the server's mode
+                                        "strict": options.strict})  # null: serve's mode
         handle.refresh_credentials()
     yield handle
     handle.check()

@@ -45,9 +45,7 @@ async def reset(request: Request) -> Response:
     start = _optional_instant(body, "start")
     paths = body.get("fixtures")
     clock = body.get("clock")
-    strict = body.get("strict")
-    if strict is not None and not isinstance(strict, bool):
-        raise ValidationFailed([{"param": "strict", "msg": "must be a boolean"}])
+    strict = _strict_mode(emulator, body)
     if clock not in (None, "manual", "system"):
         raise ValidationFailed([{"param": "clock", "msg": "must be 'manual' or 'system'"}])
     if paths is not None and not (isinstance(paths, list) and all(isinstance(p, str)
@@ -131,6 +129,18 @@ async def warnings(request: Request) -> Response:
     records = emulator.leniency.listing()
     return json_response({"strict": emulator.leniency.strict, "count": len(records),
                           "records": records})
+
+
+def _strict_mode(emulator: Any, body: dict[str, Any]) -> bool:
+    """`strict` of a reset: absent keeps the mode, null is the configured one (serve --strict)."""
+    if "strict" not in body:
+        return bool(emulator.leniency.strict)
+    value = body["strict"]
+    if value is None:
+        return bool(emulator.settings.strict)
+    if not isinstance(value, bool):
+        raise ValidationFailed([{"param": "strict", "msg": "must be a boolean"}])
+    return value
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:

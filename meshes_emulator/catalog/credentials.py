@@ -40,6 +40,7 @@ Problem = dict[str, str]
 MAX_WEBHOOK_HEADERS = 5
 MAX_VALUE_LENGTH = 4096
 _DATA_CENTER = re.compile(r"^[a-z]{2,4}[0-9]{1,3}$")
+DATA_CENTER_PROBLEM = "must be a data center such as us6"
 _TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _RESERVED_HEADERS = frozenset(
     {
@@ -122,7 +123,7 @@ def _check_field(
         return value.strip(), url_problem(value, extra_http_hosts)
     if integration_type == "mailchimp" and key == "data_center":
         dc = value.strip().lower()
-        return dc, None if _DATA_CENTER.match(dc) else "must be a data center such as us6"
+        return dc, None if _DATA_CENTER.match(dc) else DATA_CENTER_PROBLEM
     if key in ("auth_header_name", "signature_header") and not _valid_header_name(value.strip()):
         return value, "must be a valid HTTP header name"
     return value, None
@@ -133,10 +134,17 @@ def validate_metadata(
     metadata: Mapping[str, Any],
     *,
     extra_http_hosts: Iterable[str] = (),
+    inferred: list[Problem] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """Check `metadata` against the type's credential fields; return (normalized, problems)."""
+    """Check `metadata` against the type's credential fields; return (normalized, problems).
+
+    With an `inferred` list, the problems only the emulator infers go there instead (the
+    leniency policy): a missing required field (the reference calls metadata "arbitrary
+    connector metadata"), the Mailchimp data-center shape and reserved webhook header names.
+    """
     normalized: dict[str, Any] = dict(metadata)
     problems: list[Problem] = []
+    soft = problems if inferred is None else inferred
     fields = credential_fields(integration_type)
     for field in fields:
         key = str(field["key"])
@@ -149,17 +157,16 @@ def validate_metadata(
         empty = value is None or (isinstance(value, str) and not value.strip())
         if empty:
             if active and field.get("required"):
-                problems.append(
-                    {"param": f"metadata.{key}", "msg": f"{field['label']} is required"}
-                )
+                soft.append({"param": f"metadata.{key}", "msg": f"{field['label']} is required"})
             continue
         fixed, problem = _check_field(integration_type, field, value, extra_http_hosts)
         if problem:
-            problems.append({"param": f"metadata.{key}", "msg": f"{key} {problem}"})
+            target = soft if problem == DATA_CENTER_PROBLEM else problems
+            target.append({"param": f"metadata.{key}", "msg": f"{key} {problem}"})
         else:
             normalized[key] = fixed
-    if integration_type == "webhook" and not problems:
-        problems.extend(_webhook_cross_checks(normalized))
+    if integration_type == "webhook" and not problems and not soft:
+        soft.extend(_webhook_cross_checks(normalized))
     return normalized, problems
 
 

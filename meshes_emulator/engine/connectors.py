@@ -13,6 +13,8 @@ Choices where the reference is silent (docs/behaviour.md):
 * A missing rule-metadata input the action needs (`id`, `value`, `template`, `from`...) ->
   `invalid_request` (the rule cannot produce a valid provider request).
 * A missing API credential in an api_key connection -> `auth_failed`.
+* A rule action the integration does not have (accepted with a warning, leniency.py) ->
+  `invalid_request` naming the integration's actions.
 * Ids a provider assigns in an earlier call of the same delivery (the contact found or created)
   appear as placeholders such as `{contact_id}` in later calls.
 * Templates (Slack, Discord, SendGrid `send_email`): `{{field}}` and `{{a.b}}` resolve from the
@@ -31,6 +33,7 @@ from urllib.parse import quote
 
 import orjson
 
+from meshes_emulator.catalog import action_keys
 from meshes_emulator.catalog.credentials import mask_url
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 
@@ -532,9 +535,12 @@ def _zoom(inp: ConnectorInput) -> list[dict[str, Any]]:
 
 
 def _unknown_action(inp: ConnectorInput) -> ConnectorError:
+    """A rule action outside the catalog (accepted with a warning at rule creation)."""
+    known = ", ".join(action_keys(inp.integration_type))
     return ConnectorError(
         OutcomeCode.INVALID_REQUEST,
-        f"{inp.integration_type} has no action {inp.action!r}",
+        f"{inp.integration_type} has no action {inp.action!r} (its actions: {known}); "
+        "no provider request can be made for this rule",
     )
 
 

@@ -29,6 +29,7 @@ from meshes_emulator.errors import (
     not_found,
 )
 from meshes_emulator.http import validate
+from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas.connections import (
     INACTIVE_REASONS,
@@ -50,11 +51,19 @@ def check_type(integration_type: str) -> None:
         )
 
 
-def checked_metadata(integration_type: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """Normalized metadata, or 400 naming every missing or malformed credential field."""
-    normalized, problems = validate_metadata(integration_type, metadata)
+def checked_metadata(
+    emulator: Emulator, integration_type: str, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """Normalized metadata, or 400 naming every malformed credential field.
+
+    A missing credential field is an inferred check (leniency.py): a warning, or a 400 in
+    strict mode; a delivery that needs the field then fails naming it.
+    """
+    inferred: list[dict[str, str]] = []
+    normalized, problems = validate_metadata(integration_type, metadata, inferred=inferred)
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(problems + (inferred if emulator.leniency.strict else []))
+    emulator.leniency.check(Check.CONNECTION_METADATA, inferred)
     return normalized
 
 
@@ -103,7 +112,7 @@ def insert(
 
 def create(emulator: Emulator, org_id: str, created_by: str, body: ConnectionCreate) -> Row:
     check_type(body.type)
-    metadata = checked_metadata(body.type, body.metadata)
+    metadata = checked_metadata(emulator, body.type, body.metadata)
     with emulator.store.transaction():
         workspace = workspaces.get(emulator, org_id, body.workspace)
         _ensure_unique_name(emulator, workspace["id"], body.name, own_id="")
@@ -134,7 +143,7 @@ def update(emulator: Emulator, org_id: str, connection_id: str, body: Connection
     with emulator.store.transaction():
         current = get(emulator, org_id, connection_id)
         merged = merge_masked(current["type"], body.metadata, current["metadata"] or {})
-        metadata = checked_metadata(current["type"], merged)
+        metadata = checked_metadata(emulator, current["type"], merged)
         _ensure_unique_name(emulator, current["workspace_id"], body.name, own_id=connection_id)
         changes: dict[str, Any] = {
             "name": body.name,
@@ -299,7 +308,7 @@ def _insert_seed(
     emulator: Emulator, workspace: Row, body: ConnectionCreate, item: dict[str, Any], where: str
 ) -> Row:
     check_type(body.type)
-    metadata = checked_metadata(body.type, body.metadata)
+    metadata = checked_metadata(emulator, body.type, body.metadata)
     data = item.get("action_data")
     if data is not None and not isinstance(data, dict):
         raise BadRequest(detail=f"{where}.action_data: must be a mapping")

@@ -2,8 +2,8 @@
 
 Create checks, in order: the workspace exists in the caller's organization (404), the connection
 exists there (404) and belongs to that workspace (400, `connection`), `metadata.action` is an
-action of the connection's integration (400, `metadata.action`), and no identical rule exists
-(409). The event name and resource are added to the workspace's catalogs.
+action of the connection's integration (an inferred check: a warning, 400 in strict mode), and
+no identical rule exists (409). The event name and resource are added to the workspace's catalogs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, BadRequest, Conflict, ValidationFailed, not_found
 from meshes_emulator.http import validate
+from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
 from meshes_emulator.services import fixtures, workspaces
@@ -42,17 +43,7 @@ def create(
                 [{"param": "connection", "msg": "connection does not belong to the workspace"}]
             )
         metadata = body.metadata.model_dump()
-        actions = catalog.action_keys(connection["type"])
-        if metadata["action"] not in actions:
-            raise ValidationFailed(
-                [
-                    {
-                        "param": "metadata.action",
-                        "msg": f"'{metadata['action']}' is not an action of {connection['type']} "
-                        f"(one of: {', '.join(actions)})",
-                    }
-                ]
-            )
+        emulator.leniency.check(Check.RULE_ACTION, action_problems(connection["type"], metadata))
         now = isoformat(emulator.clock.now())
         row: Row = {
             "id": rule_id or emulator.ids.uuid(),
@@ -82,6 +73,15 @@ def create(
         store.insert_rule(emulator.store, row)
         register_catalogs(emulator, body.workspace, body.event, body.resource, created_by)
         return {**row, "metadata": metadata}
+
+
+def action_problems(integration_type: str, metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """`metadata.action` outside the integration's catalog (an inferred check, leniency.py)."""
+    actions = catalog.action_keys(integration_type)
+    if metadata["action"] in actions:
+        return []
+    msg = f"'{metadata['action']}' is not an action of {integration_type} (one of: {', '.join(actions)})"
+    return [{"param": "metadata.action", "msg": msg}]
 
 
 def register_catalogs(

@@ -92,7 +92,7 @@ def test_seed_reloads_without_duplicates(
     ("connection", "expected"),
     [
         ({"name": "X", "type": "myspace"}, "type"),
-        ({"name": "X", "type": "sendgrid"}, "metadata.api_key"),
+        ({"name": "X", "type": "sendgrid", "metadata": {"api_key": 42}}, "metadata.api_key"),
         ({"name": "bad/name", "type": "slack"}, "name"),
         ({"name": "X", "type": "slack", "id": "nope"}, "must be a UUID"),
         ({"name": "X", "type": "slack", "inactive_reason": "sleepy"}, "unknown reason"),
@@ -117,7 +117,7 @@ def test_a_refused_seed_loads_nothing(
 ) -> None:
     path = write_seed(tmp_path, [
         {"name": "Good", "type": "slack"},
-        {"name": "Bad", "type": "sendgrid"},
+        {"name": "Bad", "type": "sendgrid", "metadata": {"api_key": 42}},
     ])  # fmt: skip
     seed_error(meshes_server, path)
     meshes_server.reset()

@@ -51,8 +51,8 @@ def test_seeded_rules_and_events_are_delivered(
     [
         ("rules:\n      - {connection: nope, event: a, metadata: {action: send_message}}",
          "rules[0]: connection"),
-        ("rules:\n      - {connection: chat, event: a, metadata: {action: explode}}",
-         "rules[0]: metadata.action"),
+        pytest.param("rules:\n      - {connection: chat, event: a, metadata: {action: explode}}",
+                     "rules[0]: metadata.action", marks=pytest.mark.meshes(strict=True)),
         ("rules:\n      - plain text", "rules[0]: must be a mapping"),
         ("events:\n      - {event: a, payload: [1]}", "events[0]: payload"),
         ("events:\n      - {event: a, payload: {x: 1}, id: 12}", "events[0]: id"),

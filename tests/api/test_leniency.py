@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from meshes_emulator.catalog import MASK
 from meshes_emulator.leniency import HEADER, MAX_HEADERS
 from pytest_meshes import MeshesServer
 
@@ -146,7 +147,9 @@ def test_reset_clears_warnings_and_sets_the_mode(
     assert meshes_server.admin("GET", "/warnings") == {"strict": True, "count": 0, "records": []}
     with meshes_server.ingest_client() as client:
         assert client.post("/events", json={"event": "a", "payload": {"id": 1}}).status_code == 400
-    meshes_server.reset()  # no `strict`: back to the configured mode (lenient here)
+    meshes_server.reset()  # no `strict`: the mode is kept
+    assert meshes_server.admin("GET", "/warnings")["strict"] is True
+    meshes_server.admin("POST", "/reset", {"strict": None})  # null: the configured mode
     assert meshes_server.admin("GET", "/warnings")["strict"] is False
 
 
@@ -161,3 +164,180 @@ def test_header_values_are_ascii_one_line() -> None:
 
     assert header_value("metadata.action: 'café\r\nX: y'") == "metadata.action: 'caf\\xe9  X: y'"
     assert len(header_value("x" * 5000)) == 512
+
+
+# -- rules and connections --------------------------------------------------------------------
+
+# (integration type, connection metadata, action): actions the official clients' examples and
+# fixtures send that the catalog does not list for that type
+UNKNOWN_ACTIONS = [
+    pytest.param("hubspot", "create_or_update_contact", id="mcp-create_or_update_contact"),
+    pytest.param("activecampaign", "add_contact", id="go-add_contact"),
+    pytest.param("hubspot", "sync_contact", id="go-sync_contact"),
+]
+# (type, metadata, the params warned about): metadata without the catalog's credential fields
+SLOPPY_METADATA = [
+    pytest.param("webhook", {"endpoint": "https://hooks.example.com/in"}, ["metadata.url"],
+                 id="mcp-webhook-endpoint"),
+    pytest.param("customer_io", {"source": "test"}, ["metadata.cdpApiKey"], id="go-customer-io"),
+    pytest.param("sendgrid", {}, ["metadata.api_key"], id="empty"),
+    pytest.param("mailchimp", {"api_key": "k", "data_center": "eu"}, ["metadata.data_center"],
+                 id="data-center-shape"),
+]
+
+
+def _connection(api: httpx.Client, server: MeshesServer, integration_type: str) -> dict[str, Any]:
+    from tests.api.connection_helpers import create
+
+    return create(api, server.workspace_id or "", integration_type)
+
+
+def _rule_body(server: MeshesServer, connection: dict[str, Any], action: str) -> dict[str, Any]:
+    return {"workspace": server.workspace_id, "connection": connection["id"],
+            "event": "user.signup", "metadata": {"action": action, "id": "5"}}
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "meshes_emulator"]
+
+
+@pytest.mark.parametrize(("integration_type", "action"), UNKNOWN_ACTIONS)
+def test_unknown_rule_action_is_accepted_with_a_warning_and_fails_delivery_clearly(
+    meshes_server: MeshesServer, api: httpx.Client, ingest: httpx.Client,
+    caplog: pytest.LogCaptureFixture, integration_type: str, action: str,
+) -> None:
+    connection = _connection(api, meshes_server, integration_type)
+    with caplog.at_level(logging.WARNING, logger="meshes_emulator"):
+        response = api.post("/rules", json=_rule_body(meshes_server, connection, action))
+    assert response.status_code == 201, response.text
+    assert response.json()["rule"]["metadata"]["action"] == action
+    (header,) = response.headers.get_list(HEADER)
+    assert header.startswith(f"metadata.action: '{action}' is not an action of {integration_type}")
+    (warning,) = meshes_server.warnings()
+    assert warning["check"] == "rule.metadata.action" and warning["path"] == "/rules"
+    assert any(f"'{action}' is not an action" in line for line in _logged(caplog))
+    event = ingest.post("/events", json={"event": "user.signup", "payload": PAYLOAD}).json()["event"]
+    (delivery,) = meshes_server.rule_events(event=event)
+    assert delivery["status"] == "failed"
+    explained = meshes_server.explain(event)
+    (rule,) = explained["rules"]
+    (attempt,) = rule["delivery"]["attempts"]
+    assert attempt["outcome_code"] == "invalid_request"
+    assert f"{integration_type} has no action '{action}' (its actions: " in attempt["message"]
+    assert any(f"no action '{action}'" in line for line in explained["timeline"])
+
+
+@pytest.mark.meshes(strict=True)
+@pytest.mark.parametrize(("integration_type", "action"), UNKNOWN_ACTIONS)
+def test_unknown_rule_action_is_refused_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client, integration_type: str, action: str
+) -> None:
+    connection = _connection(api, meshes_server, integration_type)
+    assert_refused(api.post("/rules", json=_rule_body(meshes_server, connection, action)),
+                   ["metadata.action"])
+    assert api.get("/rules").json()["count"] == 0
+
+
+def test_webhook_rule_with_another_action_still_posts(
+    meshes_server: MeshesServer, api: httpx.Client, ingest: httpx.Client
+) -> None:
+    """A webhook has one thing to do (post the event): its rule's action does not change it."""
+    from tests.api.event_helpers import webhook_connection
+
+    hook = webhook_connection(api, meshes_server.workspace_id or "", "http://127.0.0.1:9/x")
+    response = api.post("/rules", json=_rule_body(meshes_server, hook, "do_thing"))
+    assert response.status_code == 201
+    assert len(response.headers.get_list(HEADER)) == 1
+    event = ingest.post("/events", json={"event": "user.signup", "payload": PAYLOAD}).json()["event"]
+    meshes_server.settle()
+    (attempt,) = meshes_server.explain(event)["rules"][0]["delivery"]["attempts"]
+    assert attempt["outcome_code"] == "network_error"  # it was sent (nothing listens on :9)
+
+
+@pytest.mark.parametrize(("integration_type", "metadata", "params"), SLOPPY_METADATA)
+def test_missing_credential_fields_are_accepted_with_a_warning(
+    meshes_server: MeshesServer, api: httpx.Client, caplog: pytest.LogCaptureFixture,
+    integration_type: str, metadata: dict[str, Any], params: list[str],
+) -> None:
+    body = {"workspace": meshes_server.workspace_id, "type": integration_type, "name": "Loose",
+            "metadata": metadata}
+    with caplog.at_level(logging.WARNING, logger="meshes_emulator"):
+        response = api.post("/connections", json=body)
+    assert response.status_code == 201, response.text
+    stored = response.json()["connection"]["metadata"]
+    assert all(stored[key] in (value, MASK) for key, value in metadata.items())  # kept as given
+    assert _warned_params(response) == params
+    assert [w["param"] for w in meshes_server.warnings()] == params
+    assert {w["check"] for w in meshes_server.warnings()} == {"connection.metadata"}
+    assert len(_logged(caplog)) == len(params)
+    # the same on update
+    updated = api.put(f"/connections/{response.json()['connection']['id']}",
+                      json={"name": "Loose", "metadata": metadata})
+    assert updated.status_code == 200 and _warned_params(updated) == params
+
+
+@pytest.mark.meshes(strict=True)
+@pytest.mark.parametrize(("integration_type", "metadata", "params"), SLOPPY_METADATA)
+def test_missing_credential_fields_are_refused_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client,
+    integration_type: str, metadata: dict[str, Any], params: list[str],
+) -> None:
+    body = {"workspace": meshes_server.workspace_id, "type": integration_type, "name": "Loose",
+            "metadata": metadata}
+    assert_refused(api.post("/connections", json=body), params)
+    assert api.get("/connections").json()["count"] == 0
+
+
+def test_a_documented_metadata_problem_names_inferred_ones_only_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    body = {"workspace": meshes_server.workspace_id, "type": "webhook", "name": "Hook",
+            "metadata": {"url": "http://hooks.example.com/x", "auth_scheme": "bearer"}}
+    response = api.post("/connections", json=body)  # plain http off loopback: documented
+    assert response.status_code == 400
+    assert [d["param"] for d in response.json()["error"]["data"]] == ["metadata.url"]
+    meshes_server.reset(strict=True)
+    with meshes_server.client() as client:
+        strict = client.post("/connections", json=body)
+    assert sorted(d["param"] for d in strict.json()["error"]["data"]) == [
+        "metadata.bearer_token", "metadata.url"]
+
+
+@pytest.mark.parametrize(
+    ("integration_type", "metadata", "outcome", "needle"),
+    [
+        pytest.param("webhook", {"endpoint": "https://hooks.example.com/in"}, "invalid_request",
+                     "metadata.url: url is required", id="webhook-without-url"),
+        pytest.param("customer_io", {"source": "test"}, "auth_failed",
+                     "customer_io connection has no cdpApiKey", id="customer-io-without-key"),
+    ],
+)
+def test_a_delivery_that_needs_a_missing_field_fails_clearly(
+    meshes_server: MeshesServer, api: httpx.Client, ingest: httpx.Client,
+    integration_type: str, metadata: dict[str, Any], outcome: str, needle: str,
+) -> None:
+    body = {"workspace": meshes_server.workspace_id, "type": integration_type, "name": "Loose",
+            "metadata": metadata}
+    connection = api.post("/connections", json=body).json()["connection"]
+    from meshes_emulator.catalog import action_keys
+
+    action = action_keys(integration_type)[0]
+    assert api.post("/rules", json=_rule_body(meshes_server, connection, action)).status_code == 201
+    event = ingest.post("/events", json={"event": "user.signup", "payload": PAYLOAD}).json()["event"]
+    meshes_server.settle()
+    (attempt,) = meshes_server.explain(event)["rules"][0]["delivery"]["attempts"]
+    assert attempt["outcome_code"] == outcome
+    assert needle in attempt["message"]
+    (delivery,) = meshes_server.rule_events(event=event)
+    assert delivery["status"] == "failed" and needle in delivery["last_error"]
+
+
+def test_seed_files_follow_the_mode(meshes_server: MeshesServer, tmp_path: Any) -> None:
+    path = tmp_path / "loose.yaml"
+    path.write_text("workspaces:\n  - name: Loose\n    connections:\n"
+                    "      - {name: Hook, type: webhook, metadata: {endpoint: 'https://e.com/x'}}\n")
+    meshes_server.reset(fixtures=[str(path)])
+    assert [w["param"] for w in meshes_server.warnings()] == ["metadata.url"]
+    with httpx.Client(base_url=meshes_server.url) as raw:
+        refused = raw.post("/_emulator/reset", json={"fixtures": [str(path)], "strict": True})
+    assert refused.status_code == 400 and "metadata.url" in refused.json()["error"]["message"]
