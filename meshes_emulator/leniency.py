@@ -45,6 +45,8 @@ class Check(StrEnum):
     EVENT_RESOURCE_ID = "event.resource_id"
     RULE_ACTION = "rule.metadata.action"
     CONNECTION_METADATA = "connection.metadata"
+    SESSION_RESOURCE = "session.resource"
+    WORKSPACE_UPDATE_NAME = "workspace.update.name"
 
 
 Soft = tuple[Check, Problem]

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from meshes_emulator.api import caller
 from meshes_emulator.http import json_response, read_json, validate
+from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import SMALL_LIST_LIMIT, envelope, page_request
 from meshes_emulator.schemas import workspaces as wire
 from meshes_emulator.services import workspaces
@@ -36,6 +37,7 @@ async def update_workspace(request: Request) -> Response:
     emulator, who = caller(request)
     data = await read_json(request)
     body = validate(wire.WorkspaceUpdate, data)
+    emulator.leniency.check(Check.WORKSPACE_UPDATE_NAME, wire.name_problems(body.name))
     row = workspaces.update(emulator, who.org_id, request.path_params["workspace_id"], body.name,
                             body.description, description_given="description" in data)
     return json_response(wire.workspace(row))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
@@ -9,8 +10,10 @@ from pydantic import StringConstraints
 from meshes_emulator.schemas.common import RequestModel
 from meshes_emulator.store.db import Row
 
-WorkspaceName = Annotated[
-    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[a-zA-Z0-9 _-]+$")]
+NAME_PATTERN = r"^[a-zA-Z0-9 _-]+$"
+WorkspaceName = Annotated[str, StringConstraints(min_length=3, max_length=50, pattern=NAME_PATTERN)]
+# update: the lengths are documented (MCP), the pattern only inferred (name_problems)
+UpdatedName = Annotated[str, StringConstraints(min_length=3, max_length=50)]
 Description = Annotated[str, StringConstraints(max_length=1024)]
 
 
@@ -20,8 +23,15 @@ class WorkspaceCreate(RequestModel):
 
 
 class WorkspaceUpdate(RequestModel):
-    name: WorkspaceName
+    name: UpdatedName
     description: Description | None = None
+
+
+def name_problems(name: str) -> list[dict[str, str]]:
+    """The create pattern, which the reference only infers for update (leniency.py)."""
+    if re.match(NAME_PATTERN, name):
+        return []
+    return [{"param": "name", "msg": f"String should match pattern '{NAME_PATTERN}'"}]
 
 
 def workspace(row: Row) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import BadRequest, Conflict, Forbidden, Unauthorized, ValidationFailed, not_found
 from meshes_emulator.ids import system_random_token, system_random_uuid
+from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas import sessions as wire
 from meshes_emulator.schemas.sessions import SessionCreate
@@ -156,13 +157,6 @@ def _check_type(body: SessionCreate, page: str) -> None:
                              detail="resource sessions need both resource and resource_id",
                              data=[{"param": name, "msg": "is required for resource sessions"}
                                    for name in missing])
-    else:
-        given = [name for name in ("resource", "resource_id") if getattr(body, name) is not None]
-        if given:
-            raise BadRequest("invalid session_type",
-                             detail="resource and resource_id are only for resource sessions",
-                             data=[{"param": name, "msg": "is only allowed for resource sessions"}
-                                   for name in given])
     if page not in wire.PAGES_BY_TYPE[body.session_type]:
         allowed = ", ".join(wire.PAGES_BY_TYPE[body.session_type])
         raise _invalid("launch_page", f"{body.session_type} sessions may launch on: {allowed}")
@@ -204,8 +198,27 @@ def launch_url(emulator: Emulator, page: str, launch_token: str) -> str:
     return f"{emulator.base_url}/embed/workspace/{page}?launch={launch_token}"
 
 
+def _without_stray_scope(emulator: Emulator, body: SessionCreate) -> SessionCreate:
+    """`resource`/`resource_id` on a workspace or dashboard session: the changelog says to send
+    them only for resource sessions; refusing them is inferred (leniency.py). Strict mode: 400
+    `invalid session_type`; otherwise a warning and they are ignored."""
+    if body.session_type == "resource":
+        return body
+    given = [name for name in ("resource", "resource_id") if getattr(body, name) is not None]
+    if not given:
+        return body
+    problems = [{"param": name, "msg": "is only allowed for resource sessions"} for name in given]
+    if emulator.leniency.strict:
+        raise BadRequest("invalid session_type",
+                         detail="resource and resource_id are only for resource sessions",
+                         data=problems)
+    emulator.leniency.warn([(Check.SESSION_RESOURCE, problem) for problem in problems])
+    return body.model_copy(update={"resource": None, "resource_id": None})
+
+
 def create(emulator: Emulator, who: Principal, body: SessionCreate) -> dict[str, Any]:
     """Mint a session (200 body of createSession)."""
+    body = _without_stray_scope(emulator, body)
     page = _launch_page(body)
     _check_type(body, page)
     origins = _origins(body)

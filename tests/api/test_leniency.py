@@ -341,3 +341,58 @@ def test_seed_files_follow_the_mode(meshes_server: MeshesServer, tmp_path: Any) 
     with httpx.Client(base_url=meshes_server.url) as raw:
         refused = raw.post("/_emulator/reset", json={"fixtures": [str(path)], "strict": True})
     assert refused.status_code == 400 and "metadata.url" in refused.json()["error"]["message"]
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_resource_fields_on_a_workspace_session_are_ignored_with_a_warning(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    body = {"workspace_id": meshes_server.workspace_id, "session_type": "workspace",
+            "resource": "user", "resource_id": "u-1"}
+    response = api.post("/sessions", json=body)
+    assert response.status_code == 200, response.text
+    assert _warned_params(response) == ["resource", "resource_id"]
+    assert {w["check"] for w in meshes_server.warnings()} == {"session.resource"}
+    session_id = response.json()["session_id"]
+    listed = api.get("/sessions", params={"workspace_id": meshes_server.workspace_id}).json()
+    (record,) = [r for r in listed["records"] if r["session_id"] == session_id]
+    assert "resource" not in record and "resource_id" not in record  # ignored, not a scope
+
+
+@pytest.mark.meshes(strict=True)
+def test_resource_fields_on_a_workspace_session_are_refused_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    body = {"workspace_id": meshes_server.workspace_id, "resource_id": "u-1"}
+    response = api.post("/sessions", json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == "invalid session_type"
+    assert response.json()["error"]["data"] == [
+        {"param": "resource_id", "msg": "is only allowed for resource sessions"}]
+
+
+# -- workspaces -------------------------------------------------------------------------------
+
+
+def test_workspace_update_name_outside_the_create_pattern_warns(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    path = f"/workspaces/{meshes_server.workspace_id}"
+    response = api.put(path, json={"name": "Acme, Inc."})
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Acme, Inc."
+    assert _warned_params(response) == ["name"]
+    assert [w["check"] for w in meshes_server.warnings()] == ["workspace.update.name"]
+    assert api.put(path, json={"name": "Ac"}).status_code == 400  # 3-50: documented (MCP)
+    created = api.post("/workspaces", json={"name": "Acme, Inc"})  # create: documented pattern
+    assert created.status_code == 400
+
+
+@pytest.mark.meshes(strict=True)
+def test_workspace_update_name_outside_the_create_pattern_refused_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    response = api.put(f"/workspaces/{meshes_server.workspace_id}", json={"name": "Acme, Inc."})
+    assert_refused(response, ["name"])

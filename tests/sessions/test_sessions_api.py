@@ -105,10 +105,10 @@ def test_create_needs_a_workspace_uuid(api: httpx.Client, body: dict[str, Any]) 
     [
         ({"session_type": "resource"}, "invalid session_type", ["resource", "resource_id"]),
         ({"session_type": "resource", "resource": "user"}, "invalid session_type", ["resource_id"]),
-        ({"resource": "user", "resource_id": "u-1"}, "invalid session_type",
-         ["resource", "resource_id"]),
-        ({"session_type": "dashboard", "resource_id": "u-1"}, "invalid session_type",
-         ["resource_id"]),
+        pytest.param({"resource": "user", "resource_id": "u-1"}, "invalid session_type",
+                     ["resource", "resource_id"], marks=pytest.mark.meshes(strict=True)),  # inferred check
+        pytest.param({"session_type": "dashboard", "resource_id": "u-1"}, "invalid session_type",
+                     ["resource_id"], marks=pytest.mark.meshes(strict=True)),
         ({"session_type": "resource", "resource": "user", "resource_id": "u-1",
           "launch_page": "connections"}, "invalid launch_page", ["launch_page"]),
         ({"session_type": "dashboard", "launch_page": "events"}, "invalid launch_page",
