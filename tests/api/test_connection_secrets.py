@@ -55,7 +55,7 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
     broken: dict[str, dict[str, Any]] = {
         "activecampaign": {"api_url": "http://acme.api-us1.com", "api_key": f"ac-{MARK}"},
         "customer_io": {"region": "APAC", "cdpApiKey": f"cio-{MARK}"},
-        "mailchimp": {"api_key": f"mc-{MARK}"},
+        "mailchimp": {"api_key": f"mc-{MARK}", "data_center": ["us6"]},
         "webhook": {"url": "https://e.com", "auth_scheme": "bearer", "bearer_token": f"b-{MARK}",
                     "headers": [{"name": "X-Key", "value": f"{MARK}\r\nInjected: 1"}]},
     }  # fmt: skip
@@ -66,6 +66,12 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
         keep(refused)
     keep(api.post("/connections", json={"workspace": workspace, "type": "sendgrid",
                                         "name": "Typed", "metadata": {"api_key": [MARK]}}))
+    # accepted with a warning (a missing field, leniency policy): the warning names no secret
+    loose = api.post("/connections", json={"workspace": workspace, "type": "mailchimp",
+                                           "name": "Loose", "metadata": {"api_key": f"mc-{MARK}"}})
+    assert loose.status_code == 201 and loose.headers.get("x-meshes-emulator-warning")
+    keep(loose)
+    keep(admin.get("/warnings"))
     keep(api.get("/connections", params={"limit": 200}))
     keep(api.get(f"/workspaces/{workspace}/connections", params={"limit": 200}))
     keep(api.get("/integrations"))
