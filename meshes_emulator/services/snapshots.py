@@ -2,9 +2,10 @@
 
 A snapshot holds every table (the database's file image, SQLite serialize) and
 the in-process state that the tables do not: the clock (mode and instant), the id streams and the
-emulator's generator (their exact positions), and the dispatcher's retry policy and webhook
-timeout. A restore copies the tables back, puts that state back, forgets every cache (rules, keys,
-rendered records, the fault plan) and bumps the dispatcher's generation (an attempt in flight is
+emulator's generator (their exact positions), the dispatcher's retry policy and webhook
+timeout, and the leniency mode (strict or not; the warnings list starts empty). A restore
+copies the tables back, puts that state back, forgets every cache (rules, keys, rendered
+records, the fault plan) and bumps the dispatcher's generation (an attempt in flight is
 not recorded). What happens after a restore is what happened after the snapshot was taken: the
 same requests get the same ids and timestamps.
 
@@ -44,6 +45,7 @@ class Snapshot:
     rng: Rng
     policy: RetryPolicy
     webhook_timeout: float
+    strict: bool = False  # the leniency mode (leniency.py); warnings are not kept
 
     def as_wire(self) -> dict[str, Any]:
         return {"name": self.name, "clock": {"mode": self.clock_mode, "now": isoformat(self.clock_now)},
@@ -85,7 +87,8 @@ def take(emulator: Emulator, name: str) -> Snapshot:
     snapshot = Snapshot(name=name, image=image, clock_mode=emulator.clock.mode,
                         clock_now=emulator.clock.now(), ids=copy.deepcopy(emulator.ids),
                         rng=copy.deepcopy(emulator.rng), policy=engine.policy,
-                        webhook_timeout=engine.webhook_timeout)  # fmt: skip
+                        webhook_timeout=engine.webhook_timeout,
+                        strict=emulator.leniency.strict)  # fmt: skip
     snapshots.items[name] = snapshot
     return snapshot
 
@@ -106,6 +109,7 @@ def restore(emulator: Emulator, name: str) -> Snapshot:
     emulator.ids.__dict__.update(copy.deepcopy(snapshot.ids).__dict__)
     emulator.rng = copy.deepcopy(snapshot.rng)
     emulator.errors.clear()
+    emulator.leniency.reset(snapshot.strict)  # the snapshot's mode; no warning yet
     engine = dispatcher.get(emulator)
     engine.reset()  # generation + 1: an attempt in flight is not recorded
     engine.policy = snapshot.policy

@@ -396,3 +396,21 @@ def test_workspace_update_name_outside_the_create_pattern_refused_in_strict_mode
 ) -> None:
     response = api.put(f"/workspaces/{meshes_server.workspace_id}", json={"name": "Acme, Inc."})
     assert_refused(response, ["name"])
+
+
+# -- snapshots --------------------------------------------------------------------------------
+
+
+def test_a_snapshot_keeps_the_mode_and_a_restore_forgets_warnings(
+    meshes_server: MeshesServer, ingest: httpx.Client
+) -> None:
+    meshes_server.reset(strict=True)
+    meshes_server.save_snapshot("strict-world")
+    meshes_server.reset(strict=False)
+    assert ingest.post("/events", json={"event": "a", "payload": {"id": 1}}).status_code == 201
+    assert len(meshes_server.warnings()) == 1
+    meshes_server.restore_snapshot("strict-world")
+    assert meshes_server.admin("GET", "/warnings") == {"strict": True, "count": 0, "records": []}
+    with meshes_server.ingest_client() as client:
+        assert client.post("/events", json={"event": "a", "payload": {"id": 1}}).status_code == 400
+    meshes_server.delete_snapshot("strict-world")
