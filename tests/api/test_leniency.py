@@ -414,3 +414,16 @@ def test_a_snapshot_keeps_the_mode_and_a_restore_forgets_warnings(
     with meshes_server.ingest_client() as client:
         assert client.post("/events", json={"event": "a", "payload": {"id": 1}}).status_code == 400
     meshes_server.delete_snapshot("strict-world")
+
+
+def test_a_failed_reset_keeps_the_mode_and_the_warnings(
+    meshes_server: MeshesServer, ingest: httpx.Client, tmp_path: Any
+) -> None:
+    assert ingest.post("/events", json={"event": "a", "payload": {"id": 1}}).status_code == 201
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workspaces:\n  - name: Bad\n    events:\n      - {event: a, payload: [1]}\n")
+    with httpx.Client(base_url=meshes_server.url) as raw:
+        refused = raw.post("/_emulator/reset", json={"fixtures": [str(bad)], "strict": True})
+    assert refused.status_code == 400, refused.text
+    listing = meshes_server.admin("GET", "/warnings")
+    assert listing["strict"] is False and [w["param"] for w in listing["records"]] == ["payload.id"]
