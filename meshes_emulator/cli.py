@@ -56,11 +56,20 @@ def main() -> None:
 @click.option("--strict", is_flag=True,
               help="refuse (400) what only an inferred check objects to, instead of warning "
               "(see docs/behaviour.md, leniency policy)")
+@click.option("--import", "import_file", default=None, type=click.Path(dir_okay=False),
+              help="start from an exported state (meshes-emulator export): it replaces the "
+              "database's content")
+@click.option("--export-on-exit", default=None, type=click.Path(dir_okay=False),
+              help="write the state to FILE (YAML, the export format) when the emulator stops")
+@click.option("--export-with-secrets", is_flag=True,
+              help="with --export-on-exit: include secrets (machine key secrets, credentials)")
 def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
           clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
           no_admin: bool, faults: tuple[str, ...] = (),
           allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = (),
-          max_connections: int | None = None, strict: bool = False) -> None:
+          max_connections: int | None = None, strict: bool = False,
+          import_file: str | None = None, export_on_exit: str | None = None,
+          export_with_secrets: bool = False) -> None:
     """Run the emulator until Ctrl-C."""
     from meshes_emulator.exposure import admin_token_for
 
@@ -77,7 +86,74 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs, strict=strict)
     _check_port(host, port)
     app = _build_app(settings)
+    if import_file is not None:
+        _import_state(app.state.emulator, import_file)
     _run(app, host, port, as_json, max_connections)
+    if export_on_exit is not None:
+        _export_state(app.state.emulator, export_on_exit, export_with_secrets)
+
+
+def _import_state(emulator: Any, path: str) -> None:
+    """`serve --import FILE`: replace the state by an exported one (or stop with the problem)."""
+    from meshes_emulator.services import export, fixtures
+
+    try:
+        data = fixtures.read_file(path)
+        if not export.is_export(data):
+            _fail(f"{path} is not an export (no 'format: {export.FORMAT}'); "
+                  "use --fixture for a seed file")
+        export.load(emulator, data, path)
+    except fixtures.FixtureError as exc:
+        _fail(str(exc))
+
+
+def _export_state(emulator: Any, path: str, with_secrets: bool) -> None:
+    """`--export-on-exit FILE`: the state when the emulator stopped."""
+    from meshes_emulator.services import export
+
+    try:
+        export.write_file(path, export.dump_text(emulator.store, with_secrets=with_secrets,
+                                                 clock=emulator.clock))
+    except (OSError, sqlite3.Error) as exc:
+        _fail(f"cannot export to {path}: {exc}")
+
+
+@main.command("export")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+              help="the SQLite database file to export (a running emulator may be using it)")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="write to FILE instead of standard output")
+@click.option("--with-secrets", is_flag=True,
+              help="include machine key secrets, connection credentials and launch tokens "
+              "(left out or masked by default)")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML")
+def export_command(db_path: str, out: str | None, with_secrets: bool, as_json: bool) -> None:
+    """Write the whole state of a database as a seed file (docs/fixtures.md).
+
+    Load it again with `serve --import FILE`; importing an export exports the same text.
+    """
+    import os
+
+    from meshes_emulator.services import export
+    from meshes_emulator.store import Store
+
+    if not os.path.isfile(db_path):
+        _fail(f"no database at {db_path!r}")
+    try:
+        store = Store(db_path)
+        try:
+            text = export.dump_text(store, with_secrets=with_secrets, as_json=as_json)
+        finally:
+            store.close()
+    except sqlite3.Error as exc:
+        _fail(f"cannot read database {db_path!r}: {exc}")
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        export.write_file(out, text)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror}")
 
 
 class _ExecCommand(click.Command):

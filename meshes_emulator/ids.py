@@ -48,6 +48,12 @@ class IdFactory:
         self._rng = random.Random(f"ids:{self.seed}:restart:{count}")
         self._timed = TimeOrdered(random.Random(f"ids7:{self.seed}:restart:{count}"))
 
+    def fork(self, label: str) -> None:
+        """Continue on a stream of its own named `label` (after an import: the imported ids
+        came from other streams, and must not be issued again)."""
+        self._rng = random.Random(f"ids:{self.seed}:{label}")
+        self._timed = TimeOrdered(random.Random(f"ids7:{self.seed}:{label}"))
+
     def uuid(self) -> str:
         """A random (version 4) UUID string from the seeded generator."""
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))

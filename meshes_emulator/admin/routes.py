@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from meshes_emulator import __version__
 from meshes_emulator.admin import connections as connections_admin
 from meshes_emulator.admin import engine as engine_admin
+from meshes_emulator.admin import export as export_admin
 from meshes_emulator.admin import faults as faults_admin
 from meshes_emulator.admin import snapshots as snapshots_admin
 from meshes_emulator.api import emulator_of
@@ -183,4 +184,5 @@ def admin_routes() -> list[BaseRoute]:
         *connections_admin.routes(),
         *faults_admin.routes(),
         *snapshots_admin.routes(),
+        *export_admin.routes(),
     ]

@@ -113,6 +113,11 @@ def read_all(paths: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
 
 def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> None:
     """Load one seed document, all or nothing."""
+    if data.get("format") is not None:  # an export: the whole state, replaced (services/export.py)
+        from meshes_emulator.services import export
+
+        export.load(emulator, data, source)
+        return
     try:
         with emulator.store.transaction():
             for org in data.get("organizations") or []:
