@@ -26,7 +26,7 @@ from starlette.responses import Response
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.engine import faults as engine
-from meshes_emulator.engine.attempts import AttemptContext
+from meshes_emulator.engine.attempts import AttemptContext, provider_timeout
 from meshes_emulator.engine.faults import FaultSpec, FaultSpecError, FaultState
 from meshes_emulator.engine.outcomes import Outcome
 from meshes_emulator.errors import BadRequest, ValidationFailed, error_body, not_found
@@ -83,7 +83,8 @@ class FaultBook:
             context.delay, context.delayed_by = fault.spec.delay, fault.id
         if fault.spec.outcome is None:  # a latency fault only: the real answer, late
             return None
-        if fault.spec.deactivate and context.connection is not None:
+        answered = context.delay <= provider_timeout(emulator)  # else a timeout (attempts.late)
+        if fault.spec.deactivate and answered and context.connection is not None:
             connection_store.update_connection(emulator.store, context.connection_id, {
                 "active": 0, "inactive_reason": fault.spec.deactivate,
                 "updated_at": isoformat(emulator.clock.now())})  # fmt: skip

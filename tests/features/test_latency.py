@@ -140,3 +140,14 @@ def test_compact_cli_form_and_round_trip(admin: httpx.Client) -> None:
     created = admin.post("/faults", json={"kind": "api", "path": "/events", "delay_ms": 100}).json()
     again = admin.post("/faults", json=created).json()  # a GET body is accepted back
     assert (again["delay_ms"], again["status"]) == (100, None)
+
+
+def test_a_timed_out_auth_failure_does_not_deactivate(
+    meshes_server: MeshesServer, api: httpx.Client, ingest: httpx.Client, hubspot: tuple[str, str]
+) -> None:
+    connection, rule = hubspot
+    meshes_server.fail("auth_failed", connection=connection, deactivate=True, delay=20, times=1)
+    event = emit(ingest)
+    meshes_server.settle()
+    assert attempts(api, event["id"], rule)[0]["outcome_code"] == "timeout"
+    assert api.get(f"/connections/{connection}").json()["active"] is True
