@@ -94,6 +94,7 @@ def test_secrets_only_on_request(meshes_server: MeshesServer, api: httpx.Client,
     assert "secret_key" not in org["machine_keys"][0]
     assert org["workspaces"][0]["connections"][0]["metadata"]["access_token"] == "********"
     assert "launch_token" not in org["workspaces"][0]["sessions"][0]
+    assert "session_signing_key" not in data["meta"]
     assert SECRET_TOKEN in exported(meshes_server, secrets=True)
     path = tmp_path / "public.yaml"
     path.write_text(text)
