@@ -200,7 +200,9 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "import") -> No
             for key, value in meta.items():
                 store.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [str(key), str(value)])
             _after_import(emulator, data, instant)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OverflowError) as exc:
+        raise StateFileError(f"{source}: {writer.where}: {exc}") from None
+    except TypeError as exc:  # a value JSON cannot hold (a YAML set...)
         raise StateFileError(f"{source}: {writer.where}: {exc}") from None
 
 

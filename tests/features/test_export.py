@@ -119,6 +119,10 @@ def test_secrets_only_on_request(meshes_server: MeshesServer, api: httpx.Client,
       "created_at": "t"}]}, "organizations[0]: name: must be a string or a number"),
     ({"format": "meshes-emulator-export/1", "clock": "soon"}, "clock: must be an RFC 3339"),
     ({"format": "meshes-emulator-export/1", "meta": [1]}, "meta: must be a mapping"),
+    ({"format": "meshes-emulator-export/1", "organizations": [{"id": "o", "name": "x",
+      "created_at": 2**70}]}, "organizations[0]: Python int too large"),
+    ({"format": "meshes-emulator-export/1", "faults": [{"id": "f", "kind": "api", "position": 1,
+      "spec": {1, 2}, "created_at": "t"}]}, "faults[0]: Type is not JSON serializable: set"),
 ])
 def test_a_refused_document_changes_nothing(document: dict[str, Any], problem: str) -> None:
     emulator = create_app(Settings(db_path=":memory:", clock="manual")).state.emulator
