@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "lists": ([], ["--rounds", "1", "--duration", "1"]),
     "growth": ([], ["--rounds", "1", "--duration", "1", "--large", "100000"]),
     "fixture": ([], ["--repeat", "10", "--cold", "3", "--suite-runs", "1"]),
+    "snapshots": ([], ["--rounds", "3", "--connections", "100", "--events", "1000"]),
 }
 
 
