@@ -101,7 +101,8 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 def cross_site_problem(scope: Scope) -> str | None:
     """Why this admin/dashboard request comes from another site, or None when it does not."""
     origin = header(scope, b"origin")
-    if origin is not None:
+    host = header(scope, b"host")
+    if origin is not None and not (host and origin in (b"http://" + host, b"https://" + host)):
         problem = _origin_problem(origin.decode("latin-1"), scope)
         if problem:
             return problem
