@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from meshes_emulator.errors import ValidationFailed
+from meshes_emulator.errors import ApiError, ValidationFailed
 
 HEADER = "X-Meshes-Emulator-Warning"
 MAX_KEPT = 1000  # the list keeps the newest warnings
@@ -47,6 +47,7 @@ class Check(StrEnum):
     CONNECTION_METADATA = "connection.metadata"
     SESSION_RESOURCE = "session.resource"
     WORKSPACE_UPDATE_NAME = "workspace.update.name"
+    MAPPING_WORKSPACE = "mapping.workspace_id"
 
 
 Soft = tuple[Check, Problem]
@@ -66,12 +67,13 @@ class Leniency:
         self.strict = strict
         self.records.clear()
 
-    def check(self, check: Check, problems: Sequence[Problem], where: str = "") -> None:
-        """Problems an inferred check found: 400 in strict mode, else warnings."""
+    def check(self, check: Check, problems: Sequence[Problem], where: str = "",
+              refuse: Callable[[list[Problem]], ApiError] = ValidationFailed) -> None:
+        """Problems an inferred check found: `refuse` (a 400) in strict mode, else warnings."""
         if not problems:
             return
         if self.strict:
-            raise ValidationFailed(list(problems))
+            raise refuse(list(problems))
         self.warn([(check, problem) for problem in problems], where)
 
     def warn(self, found: Sequence[Soft], where: str = "") -> None:

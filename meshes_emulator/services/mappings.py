@@ -23,6 +23,7 @@ from meshes_emulator.catalog.mapping import (
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import Conflict, UnprocessableEntity, not_found
+from meshes_emulator.leniency import Check
 from meshes_emulator.schemas.connections import MappingUpdate
 from meshes_emulator.services import connections
 from meshes_emulator.store import connections as store
@@ -114,6 +115,11 @@ def store_schema(
         return row
 
 
+def _unprocessable(data: list[dict[str, str]]) -> UnprocessableEntity:
+    detail = f"{data[0]['param']}: {data[0]['msg']}"
+    return UnprocessableEntity("Unprocessable Entity", detail=detail, data=data)
+
+
 def put_default(
     emulator: Emulator, org_id: str, created_by: str, connection_id: str, body: MappingUpdate
 ) -> Row:
@@ -121,9 +127,7 @@ def put_default(
         conn = connections.get(emulator, org_id, connection_id)
         if body.workspace_id is not None and body.workspace_id != conn["workspace_id"]:
             problem = {"param": "workspace_id", "msg": "must be the connection's workspace"}
-            raise UnprocessableEntity(
-                "Unprocessable Entity", detail="workspace_id: " + problem["msg"], data=[problem]
-            )
+            emulator.leniency.check(Check.MAPPING_WORKSPACE, [problem], refuse=_unprocessable)
         if body.mapping_id is not None and body.mapping_id != mapping_id_for(connection_id):
             raise not_found("Mapping")
         return store_schema(

@@ -427,3 +427,34 @@ def test_a_failed_reset_keeps_the_mode_and_the_warnings(
     assert refused.status_code == 400, refused.text
     listing = meshes_server.admin("GET", "/warnings")
     assert listing["strict"] is False and [w["param"] for w in listing["records"]] == ["payload.id"]
+
+
+# -- default mappings -------------------------------------------------------------------------
+
+MAPPING = {"schema_version": 1, "fields": [{"dest": "email", "source": {"type": "path", "value": "email"}}]}
+
+
+def test_a_mapping_put_naming_another_workspace_warns_and_stores(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    hubspot = _connection(api, meshes_server, "hubspot")
+    path = f"/connections/{hubspot['id']}/mappings/default"
+    other = "00000000-0000-4000-8000-000000000000"
+    response = api.put(path, json={"schema": MAPPING, "workspace_id": other})
+    assert response.status_code == 200, response.text
+    assert response.json()["mapping"]["workspace_id"] == meshes_server.workspace_id
+    assert _warned_params(response) == ["workspace_id"]
+    assert [w["check"] for w in meshes_server.warnings()] == ["mapping.workspace_id"]
+
+
+@pytest.mark.meshes(strict=True)
+def test_a_mapping_put_naming_another_workspace_is_422_in_strict_mode(
+    meshes_server: MeshesServer, api: httpx.Client
+) -> None:
+    hubspot = _connection(api, meshes_server, "hubspot")
+    other = "00000000-0000-4000-8000-000000000000"
+    response = api.put(f"/connections/{hubspot['id']}/mappings/default",
+                       json={"schema": MAPPING, "workspace_id": other})
+    assert response.status_code == 422
+    assert response.json()["error"]["data"] == [
+        {"param": "workspace_id", "msg": "must be the connection's workspace"}]

@@ -131,7 +131,8 @@ def test_go_path_form_is_stored_in_canonical_form(
         ({"schema": SCHEMA, "expected_version": 0}, "expected_version"),
         ({"schema": SCHEMA, "expected_version": "1"}, "expected_version"),
         ({"schema": SCHEMA, "mapping_id": "nope"}, "mapping_id"),
-        ({"schema": SCHEMA, "workspace_id": UNKNOWN_ID}, "workspace_id"),
+        pytest.param({"schema": SCHEMA, "workspace_id": UNKNOWN_ID}, "workspace_id",  # inferred
+                     marks=pytest.mark.meshes(strict=True)),
     ],
 )  # fmt: skip
 def test_invalid_bodies_are_422(
