@@ -145,7 +145,7 @@ class Serve:
 
     def __init__(self, db: str, *extra: str) -> None:
         command = [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json",
-                   "--db", db, *extra]
+                   "--quiet", "--db", db, *extra]  # --quiet: a load test measures no log lines
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, cwd=NEUTRAL_DIR, env=child_env())
         assert self.process.stdout is not None

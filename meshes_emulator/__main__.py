@@ -1,3 +1,3 @@
 from meshes_emulator.cli import main
 
-main()
+main(prog_name="meshes-emulator")

@@ -18,6 +18,7 @@ from meshes_emulator.cors import IngestCorsMiddleware
 from meshes_emulator.errors import ApiError, error_body
 from meshes_emulator.exposure import ExposureMiddleware
 from meshes_emulator.http import json_response
+from meshes_emulator.journal import RequestRecorder
 from meshes_emulator.routes import all_routes
 from meshes_emulator.services import fixtures, orgs
 from meshes_emulator.settings import Settings
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _install_extensions(emulator)
     orgs.bootstrap(emulator)
     load_new_fixtures(emulator)
+    emulator.on_reset.append(emulator.journal.clear)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -43,8 +45,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=all_routes(),
-        middleware=[Middleware(IngestCorsMiddleware), Middleware(CatchAllMiddleware),
-                    Middleware(ExposureMiddleware)],
+        middleware=[Middleware(IngestCorsMiddleware), Middleware(RequestRecorder),
+                    Middleware(CatchAllMiddleware), Middleware(ExposureMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error_handler},
         lifespan=lifespan,
     )

@@ -5,75 +5,133 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import re
 import socket
 import sqlite3
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
+from click.decorators import FC
 
-from meshes_emulator import __version__
+from meshes_emulator import __version__, logs
 from meshes_emulator.settings import Settings
 
 DEFAULT_DB = "meshes-emulator.db"
+ENV_PREFIX = "MESHES_EMULATOR"  # every serve option: MESHES_EMULATOR_<OPTION>, e.g. _PORT
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
+# The credentials variables the official clients read (see Settings.credentials_from_env).
+CREDENTIAL_VARIABLES = {"org_id": "MESHES_ORG_ID", "access_key": "MESHES_ACCESS_KEY",
+                        "secret_key": "MESHES_SECRET_KEY"}
 
 
-@click.group()
-@click.version_option(__version__, prog_name="meshes-emulator")
+def option(*decls: str, **attrs: Any) -> Callable[[FC], FC]:
+    """A `serve` option whose environment variable shows in --help (MESHES_EMULATOR_<NAME>)."""
+    name = next(d for d in decls if d.startswith("--"))[2:].replace("-", "_").upper()
+    attrs.setdefault("envvar", f"{ENV_PREFIX}_{name}")
+    return click.option(*decls, show_envvar=True, **attrs)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="meshes-emulator")
 def main() -> None:
-    """A local emulator of the Meshes API (meshes.io)."""
+    """A local emulator of the Meshes API (meshes.io).
+
+    Start it with `meshes-emulator serve`; `meshes-emulator serve -h` lists every option.
+    """
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
-@click.option("--port", default=8787, show_default=True, type=int, help="port (0 picks a free one)")
-@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
-              help="SQLite database file (':memory:' for a throwaway one)")
-@click.option("--fixture", "fixtures", multiple=True, type=click.Path(),
-              help="seed file to load (repeatable; see docs/fixtures.md)")
-@click.option("--fixture-dir", "fixture_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="a directory whose seed files POST /_emulator/reset may load (repeatable; "
-              "otherwise reset loads the --fixture files only)")
-@click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and randomness")
-@click.option("--clock", "clock_mode", default="system", show_default=True,
-              type=click.Choice(["system", "manual"]), help="system time or a manual clock")
-@click.option("--retry-delays", default=None,
-              help="seconds between delivery attempts, e.g. '1,2,4', or 'realistic'")
-@click.option("--fault", "faults", multiple=True,
-              help="a delivery or API fault (repeatable; JSON, or compact such as "
-              "'integration_type=hubspot,status=503,first=2'; see docs/behaviour.md)")
-@click.option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
-@click.option("--admin-token", default=None, envvar="MESHES_EMULATOR_ADMIN_TOKEN",
-              help="token the admin API and dashboard require ('auto' draws one); drawn "
-              "automatically when --host is not a loopback address")
-@click.option("--no-admin", is_flag=True, help="switch the admin API and the dashboard off")
-@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
-              help="a Host name to answer besides localhost and IP addresses (repeatable; "
-              "e.g. a container's service name; '*' for any)")
-@click.option("--max-connections", type=click.IntRange(min=1), default=None,
-              help="open connections served at once; more answer 503 (default: the file "
-              "descriptor limit minus 128, at most 4096)")
-@click.option("--strict", is_flag=True,
-              help="refuse (400) what only an inferred check objects to, instead of warning "
-              "(see docs/behaviour.md, leniency policy)")
-@click.option("--import", "import_file", default=None, type=click.Path(dir_okay=False),
-              help="start from an exported state (meshes-emulator export): it replaces the "
-              "database's content")
-@click.option("--export-on-exit", default=None, type=click.Path(dir_okay=False),
-              help="write the state to FILE (YAML, the export format) when the emulator stops")
-@click.option("--export-with-secrets", is_flag=True,
-              help="with --export-on-exit: include secrets (machine key secrets, credentials)")
-def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: int,
-          clock_mode: str, retry_delays: str | None, as_json: bool, admin_token: str | None,
-          no_admin: bool, faults: tuple[str, ...] = (),
-          allowed_hosts: tuple[str, ...] = (), fixture_dirs: tuple[str, ...] = (),
-          max_connections: int | None = None, strict: bool = False,
-          import_file: str | None = None, export_on_exit: str | None = None,
-          export_with_secrets: bool = False) -> None:
-    """Run the emulator until Ctrl-C."""
+@main.command(context_settings={"auto_envvar_prefix": ENV_PREFIX})
+@option("--host", default="127.0.0.1", help="address to bind")
+@option("--port", default=8787, type=int, help="port (0 picks a free one)")
+@option("--db", "db_path", default=DEFAULT_DB,
+        help="SQLite database file (':memory:' for a throwaway one)")
+@option("--fixture", "fixtures", multiple=True, type=click.Path(),
+        help="seed file (YAML or JSON) to load once per database, or 'demo' for the demo seed "
+        "shipped with the package (repeatable)")
+@option("--fixture-dir", "fixture_dirs", multiple=True, type=click.Path(file_okay=False),
+        help="a directory whose seed files POST /_emulator/reset may load (repeatable; "
+        "otherwise reset loads the --fixture files only)")
+@option("--seed", default=0, type=int, help="seed for ids and randomness")
+@option("--clock", "clock_mode", default="system", type=click.Choice(["system", "manual"]),
+        help="system time or a manual clock")
+@option("--retry-delays", default=None,
+        help="seconds between delivery attempts, e.g. '1,2,4' or '30s,2m,1h', or a name: "
+        "short, realistic, none  [default: short = 1,2,4]")
+@option("--fault", "faults", multiple=True,
+        help="a delivery or API fault (repeatable; JSON, or compact such as "
+        "'integration_type=hubspot,status=503,first=2' or 'api:method=POST,path=/events,"
+        "status=429,times=3')")
+@option("--json", "as_json", is_flag=True, help="print the start-up block as one JSON line")
+@option("--admin-token", default=None,
+        help="token the admin API and dashboard require ('auto' draws one); drawn "
+        "automatically when --host is not a loopback address")
+@option("--no-admin", is_flag=True, help="switch the admin API and the dashboard off")
+@option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+        help="a Host name to answer besides localhost and IP addresses (repeatable; "
+        "e.g. a container's service name; '*' for any)")
+@option("--max-connections", type=click.IntRange(min=1), default=None,
+        help="open connections served at once; more answer 503 (default: the file "
+        "descriptor limit minus 128, at most 4096)")
+@option("--strict", is_flag=True,
+        help="refuse (400) what only an inferred check objects to, instead of warning "
+        "(the leniency policy)")
+@option("--import", "import_file", default=None, type=click.Path(dir_okay=False),
+        help="start from an exported state (meshes-emulator export): it replaces the "
+        "database's content")
+@option("--export-on-exit", default=None, type=click.Path(dir_okay=False),
+        help="write the state to FILE (YAML, the export format) when the emulator stops")
+@option("--export-with-secrets", is_flag=True,
+        help="with --export-on-exit: include secrets (machine key secrets, credentials)")
+@option("--log-level", default="info", type=click.Choice(logs.LEVELS),
+        help="info: one line per API request and per delivery attempt; debug: admin API "
+        "requests too")
+@option("--log-format", default="text", type=click.Choice(logs.FORMATS),
+        help="text, or one JSON object per line")
+@option("--quiet", "-q", is_flag=True, help="log warnings and errors only (no per-request lines)")
+@option("--request-journal", default=1000, type=click.IntRange(min=0),
+        help="requests kept for GET /_emulator/requests and the dashboard (0: off)")
+@option("--allow-http-webhooks", "http_hosts", default="", metavar="HOST[,HOST]",
+        help="hosts beyond loopback that webhook connections may reach over plain http, e.g. "
+        "'app,api.internal' for Docker Compose (the body, signature and credentials then "
+        "cross the network unencrypted)")
+def serve(
+    host: str,
+    port: int,
+    db_path: str,
+    fixtures: tuple[str, ...],
+    seed: int,
+    clock_mode: str,
+    retry_delays: str | None,
+    as_json: bool,
+    admin_token: str | None,
+    no_admin: bool,
+    log_level: str = "info",
+    log_format: str = "text",
+    quiet: bool = False,
+    request_journal: int = 1000,
+    http_hosts: str = "",
+    faults: tuple[str, ...] = (),
+    allowed_hosts: tuple[str, ...] = (),
+    fixture_dirs: tuple[str, ...] = (),
+    max_connections: int | None = None,
+    strict: bool = False,
+    import_file: str | None = None,
+    export_on_exit: str | None = None,
+    export_with_secrets: bool = False,
+) -> None:
+    """Run the emulator until Ctrl-C.
+
+    Every option can also come from its environment variable (shown with each option; a
+    repeatable option takes several values separated by spaces). The credentials come from
+    MESHES_ORG_ID, MESHES_ACCESS_KEY and MESHES_SECRET_KEY when set (on an existing database: that
+    organization is used, created when absent; a new key pair is added to it), else the
+    documented defaults. The start-up block shows the credentials in effect.
+    """
     from meshes_emulator.exposure import admin_token_for
 
-    creds = Settings.credentials_from_env()
+    creds = _credentials()
     try:
         token = admin_token_for(host, admin_token, enabled=not no_admin)
     except ValueError as exc:
@@ -83,11 +141,14 @@ def serve(host: str, port: int, db_path: str, fixtures: tuple[str, ...], seed: i
                         secret_key=creds["secret_key"], retry_delays=_delays(retry_delays),
                         base_url=f"http://{_url_host(host)}:{port}", admin_token=token,
                         admin_enabled=not no_admin, faults=_faults(faults),
-                        allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs, strict=strict)
+                        allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs, strict=strict,
+                        request_journal=request_journal,
+                        allow_http_webhooks=_hosts(http_hosts))
     _check_port(host, port)
     app = _build_app(settings)
     if import_file is not None:
         _import_state(app.state.emulator, import_file)
+    logs.configure(log_level, log_format, quiet)  # once everything is checked: the server starts
     _run(app, host, port, as_json, max_connections)
     if export_on_exit is not None:
         _export_state(app.state.emulator, export_on_exit, export_with_secrets)
@@ -188,6 +249,39 @@ def exec_command(ctx: click.Context) -> None:
     sys.exit(cli_exec.run(serve_args, command))
 
 
+def _hosts(text: str) -> tuple[str, ...]:
+    """--allow-http-webhooks: host names, no scheme, port or path."""
+    hosts = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    for host in hosts:
+        if not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f:]+\]", host):
+            raise click.BadParameter(f"{host!r} is not a host name (give names such as "
+                                     "'app,api.internal', without scheme or port)",
+                                     param_hint="--allow-http-webhooks")
+    return hosts
+
+
+def _credentials() -> dict[str, str | None]:
+    """MESHES_ORG_ID / _ACCESS_KEY / _SECRET_KEY, each checked for the shape clients accept."""
+    from meshes_emulator.services.orgs import credential_problem
+
+    creds = Settings.credentials_from_env()
+    for field, value in creds.items():
+        problem = None if value is None else credential_problem(field, value)
+        if problem is not None:
+            _fail(f"{_variable(field)} {problem}; fix it or unset it to use the default")
+    return creds
+
+
+def _variable(field: str) -> str:
+    """The environment variable a credential came from (MESHES_ORGANIZATION_ID is an alias)."""
+    import os
+
+    if field == "org_id" and not os.environ.get("MESHES_ORG_ID") and \
+            os.environ.get("MESHES_ORGANIZATION_ID"):
+        return "MESHES_ORGANIZATION_ID"
+    return CREDENTIAL_VARIABLES[field]
+
+
 def _delays(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
@@ -215,12 +309,17 @@ def _build_app(settings: Settings) -> Any:
     from meshes_emulator.app import create_app
     from meshes_emulator.errors import ApiError
     from meshes_emulator.services.fixtures import FixtureError
+    from meshes_emulator.services.orgs import CredentialsError
 
     try:
         return create_app(settings)
     except sqlite3.Error as exc:
-        _fail(f"cannot open database {settings.db_path!r}: {exc}")
-    except (FixtureError, ApiError) as exc:
+        _fail(f"cannot open database {settings.db_path!r} (--db): {exc}")
+    except CredentialsError as exc:
+        _fail(f"{_variable(exc.field)} {exc}")
+    except FixtureError as exc:
+        _fail(f"--fixture: {exc}")
+    except ApiError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot start: {exc}")
@@ -273,7 +372,7 @@ def _url_host(host: str) -> str:
 def _banner(emulator: Any, as_json: bool) -> str:
     from meshes_emulator.services import orgs
 
-    organizations = orgs.credentials(emulator)
+    organizations = orgs.credentials(emulator)  # the credentials in effect come first
     default = organizations[0]
     key = default["machine_keys"][0]
     info = {"base_url": emulator.base_url, "api_url": emulator.base_url + "/api/v1",
@@ -304,7 +403,10 @@ def _banner(emulator: Any, as_json: bool) -> str:
               f"  export MESHES_SECRET_KEY={key['secret_key']}"]
     if default["workspaces"]:
         lines.append(f"  export MESHES_PUBLISHABLE_KEY={default['workspaces'][0]['publishable_key']}")
-    return "\n".join(lines + _admin_lines(emulator))
+    hosts = emulator.settings.allow_http_webhooks
+    if hosts:
+        lines += ["", f"  Plain-http webhooks allowed to: {', '.join(hosts)} (--allow-http-webhooks)"]
+    return "\n".join(lines + _admin_lines(emulator, key["secret_key"]))
 
 
 def _admin_info(emulator: Any) -> dict[str, Any]:
@@ -313,7 +415,7 @@ def _admin_info(emulator: Any) -> dict[str, Any]:
     return {"admin": mode, "admin_token": settings.admin_token}
 
 
-def _admin_lines(emulator: Any) -> list[str]:
+def _admin_lines(emulator: Any, secret_key: str) -> list[str]:
     """The admin token (exposed emulators) or the --no-admin notice, after the export block."""
     settings = emulator.settings
     if not settings.admin_enabled:
@@ -327,12 +429,12 @@ def _admin_lines(emulator: Any) -> list[str]:
              "  (the admin API and the dashboard require it: header X-Meshes-Emulator-Token,",
              f"   or open {emulator.base_url}/?admin_token={token})",
              f"  export MESHES_EMULATOR_ADMIN_TOKEN={token}"]
-    if settings.secret_key in (None, defaults.DEFAULT_SECRET_KEY):
+    if secret_key == defaults.DEFAULT_SECRET_KEY:
         lines += ["  Note: the machine key above is the public default; set MESHES_ORG_ID,",
                   "  MESHES_ACCESS_KEY and MESHES_SECRET_KEY to your own on a shared host."]
     return lines
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"meshes-emulator: {message}", err=True)
     sys.exit(2)

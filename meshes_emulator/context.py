@@ -12,6 +12,7 @@ from typing import Any
 
 from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
 from meshes_emulator.ids import IdFactory, Rng, new_rng
+from meshes_emulator.journal import RequestJournal
 from meshes_emulator.leniency import Leniency
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import Store
@@ -49,6 +50,7 @@ class Emulator:
     # None under other servers: every event is then committed alone, and the worker judges by time.
     requests_in_flight: Callable[[], int] | None = None
     requests_received: Callable[[], int] | None = None
+    journal: RequestJournal = field(default_factory=RequestJournal)  # the last N requests
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Emulator:
@@ -65,6 +67,7 @@ class Emulator:
             rng=new_rng(settings.seed, "emulator"),
             base_url=settings.base_url,
             leniency=Leniency(strict=settings.strict),
+            journal=RequestJournal(settings.request_journal),
         )
 
     def reseed(self, seed: int | None = None) -> None:

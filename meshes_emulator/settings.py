@@ -31,6 +31,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # Host names answered besides localhost and IPs (sitecheck)
     background_dispatcher: bool = True
     strict: bool = False  # inferred checks refuse (400) instead of warning (leniency.py)
+    request_journal: int = 1000  # requests kept for GET /_emulator/requests (0: off)
+    allow_http_webhooks: tuple[str, ...] = ()  # hosts a webhook may reach over plain http
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

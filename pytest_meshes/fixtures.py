@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,15 @@ def _ini(config: pytest.Config, name: str) -> Any:
     return option if option not in (None, [], "") else config.getini(name)
 
 
+def _path(root: Path, path: str) -> str:
+    """A seed file path relative to the rootdir, or a bundled seed file's name (`demo`)."""
+    from meshes_emulator.services.fixtures import bundled
+
+    if os.path.isabs(path) or bundled(path) is not None:
+        return path
+    return str(root / path)
+
+
 def session_options(config: pytest.Config) -> MeshesOptions:
     seed = _ini(config, "meshes_seed")
     clock = _ini(config, "meshes_clock") or "manual"
@@ -38,8 +49,7 @@ def session_options(config: pytest.Config) -> MeshesOptions:
         fixtures = [fixtures]
     root = config.rootpath
     return MeshesOptions(seed=int(seed or 0), clock=str(clock),
-                         fixtures=tuple(str(root / path) if not os.path.isabs(path) else path
-                                        for path in fixtures),
+                         fixtures=tuple(_path(root, path) for path in fixtures),
                          strict=_flag(config.getini("meshes_strict")))
 
 
@@ -65,7 +75,7 @@ def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
     if fixture is not None:
         items = [fixture] if isinstance(fixture, str) else list(fixture)
         root = request.config.rootpath
-        fixtures = tuple(str(root / p) if not os.path.isabs(p) else p for p in items)
+        fixtures = tuple(_path(root, p) for p in items)
     return MeshesOptions(
         seed=int(marker.kwargs.get("seed", base.seed)),
         clock=str(marker.kwargs.get("clock", base.clock)),
@@ -74,6 +84,19 @@ def test_options(request: pytest.FixtureRequest) -> MeshesOptions:
         snapshot=marker.kwargs.get("snapshot"),
         strict=marker.kwargs.get("strict", base.strict),
     )
+
+
+def _log_level(config: pytest.Config) -> None:
+    """The emulator's request and delivery records reach pytest's log capture (and live logs)
+    at `meshes_log_level`, unless the `meshes_emulator` logger already has a level."""
+    logger = logging.getLogger("meshes_emulator")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(str(config.getini("meshes_log_level")).upper())
+
+
+def wipes_attached_server(config: pytest.Config) -> bool:
+    """With --meshes-url, reset that server before every test only when asked to."""
+    return bool(config.getoption("--meshes-reset", None) or config.getini("meshes_reset"))
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +113,7 @@ def meshes_server_process(
     from meshes_emulator import Settings, create_app
     from pytest_meshes.server import ServerThread
 
+    _log_level(request.config)
     options = session_options(request.config)
     db_path = str(tmp_path_factory.mktemp("meshes") / "meshes.db")
     # reset may load seed files under the test rootdir (markers, ini) and pytest's temporary
@@ -114,10 +138,17 @@ def meshes_server_process(
 def meshes_server(
     request: pytest.FixtureRequest, meshes_server_process: MeshesServer
 ) -> Iterator[MeshesServer]:
-    """A clean emulator for this test: state reset first; server-side errors fail the test."""
+    """A clean emulator for this test: state reset first; server-side errors fail the test.
+
+    With --meshes-url (a server this fixture did not start) nothing is reset unless
+    --meshes-reset / `meshes_reset = true` asks for it."""
     handle = meshes_server_process
     options = test_options(request)
-    if options.snapshot is not None:  # the marker's snapshot instead of a reset
+    earlier = 0
+    if handle.app is None and not wipes_attached_server(request.config):
+        earlier = len(handle.server_errors())
+        handle.refresh_credentials()
+    elif options.snapshot is not None:  # the marker's snapshot instead of a reset
         handle.restore_snapshot(options.snapshot)
     else:
         handle.admin("POST", "/reset", {"seed": options.seed, "clock": options.clock,
@@ -126,4 +157,4 @@ def meshes_server(
                                         "strict": options.strict})  # null: serve's mode
         handle.refresh_credentials()
     yield handle
-    handle.check()
+    handle.check(since=earlier)

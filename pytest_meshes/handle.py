@@ -182,9 +182,10 @@ class MeshesServer(Toolkit):
         result: list[dict[str, Any]] = self.admin("GET", "/errors")
         return result
 
-    def check(self) -> None:
-        """Fail when the emulator raised an unexpected exception during the test."""
-        errors = self.server_errors()
+    def check(self, since: int = 0) -> None:
+        """Fail when the emulator raised an unexpected exception during the test (the errors
+        after the first `since` ones: a server that is not reset keeps older ones)."""
+        errors = self.server_errors()[since:]
         if errors:
             details = "\n".join(f"{e['method']} {e['path']}: {e['error']}" for e in errors)
             raise AssertionError(f"the meshes emulator raised server-side errors:\n{details}")

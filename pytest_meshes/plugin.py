@@ -8,25 +8,45 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_meshes.fixtures import meshes_server, meshes_server_process
+from pytest_meshes.fixtures import meshes_server, meshes_server_process, wipes_attached_server
+from pytest_meshes.webhooks import meshes_webhook_receiver
 
-__all__ = ["meshes_server", "meshes_server_process"]
+__all__ = ["meshes_server", "meshes_server_process", "meshes_webhook_receiver"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("meshes", "Meshes emulator")
     group.addoption("--meshes-url", default=None,
                     help="use a running `meshes-emulator serve` instead of starting one")
+    group.addoption("--meshes-reset", action="store_true", default=None,
+                    help="with --meshes-url: reset (wipe) that server before every test, as the "
+                    "fixture does with the emulator it starts")
     group.addoption("--meshes-seed", default=None, help="seed for ids and randomness")
     group.addoption("--meshes-clock", default=None, choices=["manual", "system"],
                     help="emulator clock for each test (default: manual)")
     parser.addini("meshes_url", "URL of a running emulator to use", default="")
+    parser.addini("meshes_reset", "with meshes_url: reset (wipe) that server before every test",
+                  type="bool", default=False)
     parser.addini("meshes_seed", "seed for ids and randomness", default="0")
     parser.addini("meshes_clock", "manual (default) or system", default="manual")
     parser.addini("meshes_strict", "true: inferred checks refuse (400) instead of warning",
                   default="")
     parser.addini("meshes_fixture", "seed files loaded at every reset", type="linelist",
                   default=[])
+    parser.addini("meshes_log_level", "level of the emulator's log records (logger "
+                  "meshes_emulator) sent to pytest's log capture: debug, info (default), "
+                  "warning, error", default="info")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say, once, what the fixture does to a server it did not start."""
+    url = config.getoption("--meshes-url", None) or config.getini("meshes_url")
+    if not url:
+        return None
+    if wipes_attached_server(config):
+        return f"meshes: using {url}, reset (wiped) before every test (--meshes-reset)"
+    return (f"meshes: using {url}, left as it is: not reset between tests "
+            "(--meshes-reset or meshes_reset = true to wipe it before every test)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -42,6 +42,16 @@ class DeliveryAssertionError(AssertionError):
     """`assert_delivered` failed; the message carries the event's timeline."""
 
 
+class RequestAssertionError(AssertionError):
+    """`assert_requested` failed; the message lists the requests the emulator received."""
+
+
+def _request_line(record: dict[str, Any]) -> str:
+    target = record["path"] + (f"?{record['query']}" if record["query"] else "")
+    error = f"  {record['error']}" if record.get("error") else ""
+    return f"  #{record['id']} {record['method']} {target} -> {record['status']}{error}"
+
+
 class Toolkit:
     """Helpers for faults, the virtual clock and delivery assertions (needs `self.admin`)."""
 
@@ -231,3 +241,31 @@ class Toolkit:
             raise DeliveryAssertionError("\n".join(["delivery assertion failed:", *problems,
                                                     "", "timeline:", story]))  # fmt: skip
         return found
+
+    # -- requests received ------------------------------------------------------------------
+    def requests(self, method: str | None = None, path: str | None = None,
+                 status: int | str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """The request journal, oldest first: what the emulator received since the last reset
+        (not the admin API). `path` exact or with `*`; `status` 404 or "4xx"; other filters:
+        org, workspace, since, limit (default 1000). Bodies come with secrets masked."""
+        filters.setdefault("limit", 1000)
+        query = _query({"method": method, "path": path, "status": status, **filters})
+        records: list[dict[str, Any]] = self.admin("GET", "/requests" + query)["records"]
+        return records
+
+    def assert_requested(self, method: str, path: str, *, status: int | str | None = None,
+                         count: int | None = None) -> list[dict[str, Any]]:
+        """Assert the emulator received `method path` (with `status`), `count` times when
+        given, else at least once; returns the matching requests (like WireMock's verify).
+
+        On failure the message lists every request received."""
+        __tracebackhide__ = True
+        found = self.requests(method, path, status)
+        if (count is None and found) or len(found) == count:
+            return found
+        wanted = f"{method.upper()} {path}" + (f" -> {status}" if status is not None else "")
+        expected = "at least once" if count is None else f"{count} time(s)"
+        seen = [_request_line(r) for r in self.requests()] or ["  (none)"]
+        raise RequestAssertionError("\n".join([f"expected {wanted} {expected}, "
+                                               f"received {len(found)} time(s)",
+                                               "requests received:", *seen]))

@@ -14,6 +14,7 @@ from meshes_emulator.admin import connections as connections_admin
 from meshes_emulator.admin import engine as engine_admin
 from meshes_emulator.admin import export as export_admin
 from meshes_emulator.admin import faults as faults_admin
+from meshes_emulator.admin import requests as requests_admin
 from meshes_emulator.admin import snapshots as snapshots_admin
 from meshes_emulator.api import emulator_of
 from meshes_emulator.clock import ManualClock, isoformat, parse_instant
@@ -185,4 +186,5 @@ def admin_routes() -> list[BaseRoute]:
         *faults_admin.routes(),
         *snapshots_admin.routes(),
         *export_admin.routes(),
+        *requests_admin.routes(),
     ]

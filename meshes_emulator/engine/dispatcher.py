@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from meshes_emulator import logs
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.attempts import AttemptContext, finished_at, prepare
@@ -465,6 +466,7 @@ class Dispatcher:
         if outcome.request is not None:
             self._sink(context, outcome)
         next_due = self._transition(rule_event, context, outcome, now_dt)
+        logs.attempt_finished(context, rule_event, outcome, next_due)
         refresh_event(db, event, now)
         return AttemptSummary(
             attempt_id=context.attempt_id,

@@ -60,7 +60,9 @@ def checked_metadata(
     strict mode; a delivery that needs the field then fails naming it.
     """
     inferred: list[dict[str, str]] = []
-    normalized, problems = validate_metadata(integration_type, metadata, inferred=inferred)
+    normalized, problems = validate_metadata(
+        integration_type, metadata, inferred=inferred,
+        extra_http_hosts=emulator.settings.allow_http_webhooks)  # --allow-http-webhooks
     if problems:
         raise ValidationFailed(problems + (inferred if emulator.leniency.strict else []))
     emulator.leniency.check(Check.CONNECTION_METADATA, inferred)

@@ -11,12 +11,13 @@ import json
 import os
 import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError
-from meshes_emulator.services import orgs, workspaces
+from meshes_emulator.services import orgs, seed_keys, workspaces
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import orgs as org_store
 from meshes_emulator.store import workspaces as ws_store
@@ -46,10 +47,26 @@ def register_top_section(name: str, loader: TopLoader) -> None:
     TOP_SECTIONS[name] = loader
 
 
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def bundled(name: str) -> Path | None:
+    """The seed file shipped with the package that a bare name (`demo`) means, else None.
+
+    Decided by the name alone (a file `demo` in the current directory is `./demo`)."""
+    if not name.isidentifier():
+        return None
+    candidate = BUNDLED_DIR / f"{name}.yaml"
+    return candidate if candidate.is_file() else None
+
+
 def check_allowed(settings: Settings, path: str) -> None:
     """Refuse a path the operator did not allow for `POST /_emulator/reset`: allowed are the
     `--fixture` files and files under a `--fixture-dir` (symbolic links and `..` resolved first).
-    Nothing about the path is looked at before this (no probing for files)."""
+    Nothing about the path is looked at before this (no probing for files). The seed files
+    shipped with the package (`demo`) are always allowed."""
+    if bundled(path) is not None:
+        return
     real = os.path.realpath(path)
     if real in {os.path.realpath(name) for name in settings.fixtures}:
         return
@@ -89,10 +106,12 @@ def read_text(path: str, limit: int = MAX_FIXTURE_BYTES) -> str:
 
 
 def read_file(path: str) -> dict[str, Any]:
-    """Parse a JSON or YAML seed file (a regular file up to MAX_FIXTURE_BYTES)."""
+    """Parse a JSON or YAML seed file (a regular file up to MAX_FIXTURE_BYTES), or a shipped one
+    by name (`demo`)."""
     import yaml  # imported when a seed file is read, not at start-up
 
-    text = read_text(path)
+    shipped = bundled(path)
+    text = read_text(str(shipped) if shipped is not None else path)
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -112,12 +131,16 @@ def read_all(paths: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> None:
-    """Load one seed document, all or nothing."""
+    """Load one seed document, all or nothing (unknown keys refused before anything)."""
     if data.get("format") is not None:  # an export: the whole state, replaced (services/export.py)
         from meshes_emulator.services import export
 
         export.load(emulator, data, source)
         return
+    try:
+        seed_keys.check(data, seed_keys.document(TOP_SECTIONS, WORKSPACE_SECTIONS))
+    except seed_keys.UnknownKey as exc:
+        raise FixtureError(f"{source}: {exc}") from None
     try:
         with emulator.store.transaction():
             for org in data.get("organizations") or []:
@@ -130,6 +153,8 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> N
                     loader(emulator, list(data[name]))
     except ApiError as exc:
         raise FixtureError(f"{source}: {exc}") from None
+    except orgs.CredentialsError as exc:
+        raise FixtureError(f"{source}: organization {exc.field} {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, FixtureError):
             raise

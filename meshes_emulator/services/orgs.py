@@ -10,7 +10,7 @@ import jwt
 from meshes_emulator import defaults
 from meshes_emulator.clock import isoformat, wall_clock
 from meshes_emulator.context import Emulator
-from meshes_emulator.errors import NotFound, ValidationFailed
+from meshes_emulator.errors import NotFound
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import orgs as org_store
 
@@ -20,46 +20,119 @@ ACCESS_KEY_PATTERN = re.compile(r"^mk_[A-Za-z0-9_-]{22,}$")
 SECRET_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43,}$")
 
 
+class CredentialsError(ValueError):
+    """Configured credentials that cannot apply to this database; `field` names the setting."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+SHAPE_RULES = {
+    "org_id": (ORG_ID_PATTERN, "must be a version 1-5 UUID such as " + defaults.DEFAULT_ORG_ID),
+    "access_key": (ACCESS_KEY_PATTERN, "must be 'mk_' and at least 22 more of A-Z a-z 0-9 _ -"),
+    "secret_key": (SECRET_KEY_PATTERN, "must be at least 43 characters of A-Z a-z 0-9 _ -"),
+}
+
+
+def credential_problem(field: str, value: str) -> str | None:
+    """What is wrong with one credential's shape (the official clients' rule), or None."""
+    pattern, rule = SHAPE_RULES[field]
+    return None if pattern.match(value) else rule
+
+
 def check_credential_shapes(org_id: str, access_key: str, secret_key: str) -> None:
     """Refuse credentials the official Node client would refuse (reference §2.2)."""
-    problems = []
-    if not ORG_ID_PATTERN.match(org_id):
-        problems.append({"param": "org_id", "msg": "must be a version 1-5 UUID"})
-    if not ACCESS_KEY_PATTERN.match(access_key):
-        problems.append({"param": "access_key", "msg": "must match ^mk_[A-Za-z0-9_-]{22,}$"})
-    if not SECRET_KEY_PATTERN.match(secret_key):
-        problems.append({"param": "secret_key", "msg": "must match ^[A-Za-z0-9_-]{43,}$"})
-    if problems:
-        raise ValidationFailed(problems)
+    values = {"org_id": org_id, "access_key": access_key, "secret_key": secret_key}
+    for field, value in values.items():
+        problem = credential_problem(field, value)
+        if problem is not None:
+            raise CredentialsError(field, problem)
 
 
 def bootstrap(emulator: Emulator) -> None:
-    """Make sure the default organization, key and workspace exist (idempotent)."""
+    """Make the configured credentials exist and be the ones in effect (one transaction).
+
+    The organization is `settings.org_id` or the default one; it is created when absent (with
+    the default workspace for the default organization, a generated one otherwise). The key is
+    `settings.access_key`/`secret_key`, added to that organization when new, or else the
+    organization's first key (the default key for the default organization, generated when the
+    organization has none). Conflicts raise `CredentialsError` before anything is written.
+    """
     settings = emulator.settings
     org_id = settings.org_id or defaults.DEFAULT_ORG_ID
-    access_key = settings.access_key or defaults.DEFAULT_ACCESS_KEY
-    secret_key = settings.secret_key or defaults.DEFAULT_SECRET_KEY
-    check_credential_shapes(org_id, access_key, secret_key)
+    if (settings.access_key is None) != (settings.secret_key is None):
+        missing = "secret_key" if settings.secret_key is None else "access_key"
+        raise CredentialsError(missing, "is needed too: the access key and the secret key "
+                                        "come as a pair")
+    check_credential_shapes(org_id, settings.access_key or defaults.DEFAULT_ACCESS_KEY,
+                            settings.secret_key or defaults.DEFAULT_SECRET_KEY)
     store = emulator.store
     now = isoformat(emulator.clock.now())
     with store.transaction():
         if org_store.get_org(store, org_id) is None:
-            org_store.insert_org(store, org_id, defaults.DEFAULT_ORG_NAME, now)
-        existing = org_store.get_machine_key(store, access_key)
-        if existing is None:
-            org_store.insert_machine_key(store, access_key, secret_key, org_id, "default", now)
-        elif existing["secret_key"] != secret_key or existing["org_id"] != org_id:
-            store.execute("UPDATE machine_keys SET secret_key = ?, org_id = ? WHERE access_key = ?",
-                          [secret_key, org_id, access_key])
+            _create_org(emulator, org_id, now)
+        access_key = _key_in_effect(emulator, org_id, now)
         if org_store.get_meta(store, "bootstrapped") is None:
-            if not workspaces.list_all(emulator, org_id):
-                workspaces.insert(
-                    emulator, org_id, defaults.DEFAULT_WORKSPACE_NAME, None,
-                    workspace_id=defaults.DEFAULT_WORKSPACE_ID,
-                    public_key=defaults.DEFAULT_PUBLISHABLE_KEY,
-                )
             org_store.set_meta(store, "bootstrapped", now)
         org_store.set_meta(store, "default_org_id", org_id)
+        org_store.set_meta(store, "default_access_key", access_key)
+
+
+def _create_org(emulator: Emulator, org_id: str, now: str) -> None:
+    """A new organization with one workspace (the documented one when still free)."""
+    store = emulator.store
+    org_store.insert_org(store, org_id, defaults.DEFAULT_ORG_NAME if org_id ==
+                         defaults.DEFAULT_ORG_ID else f"Organization {org_id[:8]}", now)
+    free = store.one("SELECT 1 FROM workspaces WHERE id = ?",
+                     [defaults.DEFAULT_WORKSPACE_ID]) is None
+    if org_id == defaults.DEFAULT_ORG_ID and free:
+        workspaces.insert(emulator, org_id, defaults.DEFAULT_WORKSPACE_NAME, None,
+                          workspace_id=defaults.DEFAULT_WORKSPACE_ID,
+                          public_key=defaults.DEFAULT_PUBLISHABLE_KEY)
+    else:
+        workspaces.insert(emulator, org_id, defaults.DEFAULT_WORKSPACE_NAME, None)
+
+
+def _key_in_effect(emulator: Emulator, org_id: str, now: str) -> str:
+    """The configured key (checked, added when new) or the organization's own; its access key."""
+    settings, store = emulator.settings, emulator.store
+    if settings.access_key is not None and settings.secret_key is not None:
+        _check_configured_key(emulator, org_id, settings.access_key, settings.secret_key)
+        if org_store.get_machine_key(store, settings.access_key) is None:
+            org_store.insert_machine_key(store, settings.access_key, settings.secret_key, org_id,
+                                         "configured", now)
+        return settings.access_key
+    default = org_store.get_machine_key(store, defaults.DEFAULT_ACCESS_KEY)
+    if org_id == defaults.DEFAULT_ORG_ID and (default is None or default["org_id"] == org_id):
+        if default is None:
+            org_store.insert_machine_key(store, defaults.DEFAULT_ACCESS_KEY,
+                                         defaults.DEFAULT_SECRET_KEY, org_id, "default", now)
+        return defaults.DEFAULT_ACCESS_KEY
+    first = store.one("SELECT access_key FROM machine_keys WHERE org_id = ? ORDER BY rowid "
+                      "LIMIT 1", [org_id])
+    if first is not None:
+        return str(first["access_key"])
+    access_key = emulator.ids.access_key()
+    org_store.insert_machine_key(store, access_key, emulator.ids.secret_key(), org_id, "default",
+                                 now)
+    return access_key
+
+
+def _check_configured_key(emulator: Emulator, org_id: str, access_key: str,
+                          secret_key: str) -> None:
+    """A configured key already stored must be in this organization, with this secret."""
+    existing = org_store.get_machine_key(emulator.store, access_key)
+    if existing is None:
+        return
+    if existing["org_id"] != org_id:
+        raise CredentialsError("access_key", f"{access_key} belongs to organization "
+                               f"{existing['org_id']} in this database, not {org_id}: use that "
+                               "organization id, or another access key")
+    if existing["secret_key"] != secret_key:
+        raise CredentialsError("secret_key", f"differs from the secret stored for {access_key} "
+                               "in this database: use the stored secret, another access key, "
+                               "or another database")
 
 
 def mint_org(emulator: Emulator, name: str | None = None,
@@ -84,9 +157,18 @@ def default_org_id(emulator: Emulator) -> str:
     return org_store.get_meta(emulator.store, "default_org_id") or defaults.DEFAULT_ORG_ID
 
 
+def default_access_key(emulator: Emulator) -> str:
+    return org_store.get_meta(emulator.store, "default_access_key") or defaults.DEFAULT_ACCESS_KEY
+
+
 def credentials(emulator: Emulator) -> list[dict[str, Any]]:
-    """Every organization with its machine keys and workspaces (for banners and the admin API)."""
+    """Every organization with its machine keys and workspaces (for banners and the admin API).
+
+    The credentials in effect come first: their organization, and in it their key.
+    """
     result: dict[str, dict[str, Any]] = {}
+    in_effect = default_org_id(emulator)
+    key_in_effect = default_access_key(emulator)
     for row in org_store.list_orgs_with_keys(emulator.store):
         entry = result.setdefault(row["org_id"], {"org_id": row["org_id"], "name": row["name"],
                                                   "machine_keys": [], "workspaces": []})
@@ -96,7 +178,8 @@ def credentials(emulator: Emulator) -> list[dict[str, Any]]:
     for org_id, entry in result.items():
         entry["workspaces"] = [workspaces.with_key(emulator, ws)
                                for ws in workspaces.list_all(emulator, org_id)]
-    return list(result.values())
+        entry["machine_keys"].sort(key=lambda key: key["access_key"] != key_in_effect)
+    return sorted(result.values(), key=lambda entry: entry["org_id"] != in_effect)
 
 
 def mint_token(emulator: Emulator, org_id: str | None = None, lifetime: int = 30) -> str:

@@ -20,6 +20,7 @@ from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
 from meshes_emulator.services import fixtures, workspaces
+from meshes_emulator.store import connections as connection_store
 from meshes_emulator.store import rules as store
 from meshes_emulator.store.db import Row, encode_json
 
@@ -149,10 +150,7 @@ def _load_seed_rule(
 ) -> str:
     if not isinstance(item, dict):
         raise BadRequest(detail="must be a mapping")
-    name = item.get("connection")
-    connection = refs.get(f"connection:{name}") or name
-    if not isinstance(connection, str) or not connection:
-        raise BadRequest(detail="connection: name, ref or id of a connection is required")
+    connection = _seed_connection(emulator, workspace, item.get("connection"), refs)
     data = {k: v for k, v in item.items() if k not in ("ref", "id", "created_by")}
     body = validate(RuleCreate, {**data, "workspace": workspace["id"], "connection": connection})
     rule_id = item.get("id")
@@ -167,6 +165,23 @@ def _load_seed_rule(
         assert existing is not None
         return str(existing["id"])
     return str(row["id"])
+
+
+def _seed_connection(emulator: Emulator, workspace: Row, name: Any, refs: dict[str, str]) -> str:
+    """A seed rule's `connection`: a name or ref from this file, a connection of the workspace
+    by name, or an id; an unknown name is named in the error."""
+    if not isinstance(name, str) or not name:
+        raise BadRequest(detail="connection: name, ref or id of a connection is required")
+    found = refs.get(f"connection:{name}")
+    if found is None and not re.fullmatch(UUID_PATTERN, name):
+        row = connection_store.find_by_name(emulator.store, workspace["id"], name)
+        if row is None:
+            known = sorted({k.split(":", 1)[1] for k in refs if k.startswith("connection:")})
+            listed = f" (this file's: {', '.join(known)})" if known else ""
+            raise BadRequest(detail=f"connection: no connection named {name!r} in this file or "
+                                    f"in workspace '{workspace['name']}'{listed}")
+        found = str(row["id"])
+    return found or name
 
 
 def _row_for_duplicate(body: RuleCreate) -> Row:

@@ -24,6 +24,7 @@
     expiryTimer: null, expired: false, pendingRefresh: null, started: false,
     workspaceId: CONFIG.workspace_id || null, orgId: null, orgs: [],
     machineToken: null, machineTokenAt: 0, pollTimer: null, renderId: 0, lastHeight: 0,
+    requestFilters: {},
   };
   // Visible to tests and curious developers: every message sent and received.
   const journal = { sent: [], received: [] };
@@ -272,7 +273,7 @@
 
   // ------------------------------------------------------------------ routing
   const NAV = [["dashboard", "Dashboard"], ["connections", "Connections"], ["rules", "Rules"], ["events", "Events"]];
-  const LOCAL_NAV = [["sessions", "Sessions"], ["deliveries", "Delivery sinks"], ["faults", "Faults"], ["clock", "Clock"]];
+  const LOCAL_NAV = [["sessions", "Sessions"], ["deliveries", "Delivery sinks"], ["requests", "Requests"], ["faults", "Faults"], ["clock", "Clock"]];
 
   function currentRoute() {
     const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
@@ -327,15 +328,17 @@
     if (EMBED) postToHost({ type: "meshes:navigate", page: page, path: "/" + parts.join("/") });
     const pages = {
       dashboard: renderDashboard, connections: renderConnections, rules: renderRules, events: renderEvents,
-      sessions: renderSessions, deliveries: renderDeliveries, faults: renderFaults, clock: renderClock,
+      sessions: renderSessions, deliveries: renderDeliveries, requests: renderRequests, faults: renderFaults, clock: renderClock,
     };
-    const localOnly = ["sessions", "deliveries", "faults", "clock"].indexOf(page) >= 0;
+    const localOnly = ["sessions", "deliveries", "requests", "faults", "clock"].indexOf(page) >= 0;
     let allowed = Boolean(pages[page]);
     if (localOnly && EMBED) allowed = false;
     if (!localOnly && !can.page(page)) allowed = false;
     if (page === "connections" && !can.connections()) allowed = false;
     if (!allowed) {
-      setView(h("h1", { text: "Not available" }), empty("This page is not available in this session."));
+      const why = !pages[page] ? "There is no page \"" + page + "\"." : localOnly && EMBED ? "This page belongs to the local emulator dashboard, not to embed sessions."
+        : "This embed session's type or role does not include this page.";
+      setView(h("h1", { text: "Page not available here" }), empty(why));
       return;
     }
     try {
@@ -378,7 +381,7 @@
       tile("Events", m.events.total, "tile-events"),
       tile("Completed events", events.completed || 0),
       tile("Failed events", events.failed || 0),
-      tile("Deliveries in flight", (deliveries.pending || 0) + (deliveries.processing || 0) + (deliveries.retrying || 0)),
+      tile("Deliveries pending or retrying", (deliveries.pending || 0) + (deliveries.processing || 0) + (deliveries.retrying || 0), "tile-moving"),
       tile("Delivered", deliveries.completed || 0),
       tile("Failed deliveries", deliveries.failed || 0),
       tile("Rules", m.rules),
@@ -552,7 +555,7 @@
     return item;
   }
 
-  async function ruleEventCard(eventId, re) {
+  async function ruleEventCard(eventId, re, nextDue) {
     const base = "/events/" + encodeURIComponent(eventId) + "/rules/" + encodeURIComponent(re.rule);
     const attempts = await api(base + "/attempts?limit=200").catch(() => ({ records: [] }));
     const list = attempts.records.slice().sort((a, b) => a.attempt_number - b.attempt_number);
@@ -568,6 +571,7 @@
         h("span", { class: "muted", text: "rule " + short(re.rule) + " · connection " + short(re.connection) + " · " + re.attempt_count + " attempt(s)" }),
         h("span", { class: "spacer" }), actions),
       re.last_error ? h("p", { class: "muted", text: "Last error: " + re.last_error }) : null,
+      nextDue ? h("p", { class: "next-due", text: "Next attempt due " + fmtTime(nextDue) }) : null,
       list.length ? h("ol", { class: "timeline" }, list.map((a) => attemptItem(a, eventId, re.rule)))
         : h("p", { class: "muted", text: "No attempt yet." }));
   }
@@ -590,6 +594,15 @@
       h("dt", { text: "Id" }), h("dd", { class: "mono", text: event.id }));
   }
 
+  // rule id -> when its next attempt is due (local dashboard only: the admin API knows it)
+  async function nextAttempts(eventId) {
+    if (EMBED) return {};
+    const result = await optional("/_emulator/rule-events?event=" + encodeURIComponent(eventId));
+    const due = {};
+    if (result.ok) records(result.body).forEach((r) => { if (r.next_attempt_at) due[r.rule] = r.next_attempt_at; });
+    return due;
+  }
+
   async function renderEventDetail(eventId, renderId) {
     const id = encodeURIComponent(eventId);
     const head = h("div");
@@ -597,7 +610,8 @@
     const actions = h("span");
     const refresh = async () => {
       const event = await api("/events/" + id);
-      const cards = await Promise.all((event.rule_events || []).map((re) => ruleEventCard(eventId, re)));
+      const due = await nextAttempts(eventId);
+      const cards = await Promise.all((event.rule_events || []).map((re) => ruleEventCard(eventId, re, due[re.rule])));
       if (renderId !== state.renderId) return false;
       const moving = TERMINAL.indexOf(event.status) < 0;
       head.replaceChildren(eventHeader(event));
@@ -672,8 +686,61 @@
     if (renderId !== state.renderId) return;
     if (!result.ok) { setView(h("h1", { text: "Fault plan" }), empty("This emulator does not expose a fault plan (HTTP " + result.status + ").")); return; }
     const list = records(result.body);
+    const rows = list.map((f) => ({
+      item: f, cells: [h("code", { text: f.id }), f.kind, faultMatch(f), faultEffect(f), faultSchedule(f),
+        String(f.hits || 0) + " of " + String(f.seen || 0) + (f.budget ? " (budget " + f.budget + ")" : ""), f.source || "—",
+        h("button", { text: "Remove", onclick: async () => {
+          try { await getJson("/_emulator/faults/" + encodeURIComponent(f.id), { method: "DELETE" }); notice(null); }
+          catch (err) { notice(err.message, true); }
+          route();
+        } })],
+    }));
     setView(h("h1", { text: "Fault plan" }),
-      list.length ? h("pre", { text: JSON.stringify(result.body, null, 2) }) : empty("No faults planned: deliveries behave normally."));
+      h("p", { class: "muted", text: "Checked in this order for every delivery attempt (delivery faults) or API request (API faults); the first that matches decides." }),
+      rows.length ? table(["Fault", "Kind", "Matches", "Effect", "When", "Hits of seen", "Added by", ""], rows)
+        : empty("No faults planned: deliveries and API requests behave normally."));
+  }
+
+  function pairs(obj) {
+    return Object.entries(obj || {}).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => k + "=" + (typeof v === "object" ? JSON.stringify(v) : v)).join(", ");
+  }
+  function faultMatch(f) {
+    if (f.kind === "api") return pairs({ method: f.method, path: f.path }) || "every request";
+    return pairs(f.match) || "every delivery";
+  }
+  function faultEffect(f) {
+    return pairs({ outcome: f.outcome, status: f.status, retry_after: f.retry_after, message: f.message, deactivate: f.deactivate }) || "—";
+  }
+  function faultSchedule(f) { return typeof f.schedule === "string" ? f.schedule : pairs(f.schedule) || "always"; }
+
+  async function renderRequests(renderId) {
+    const form = h("form", { class: "inline", id: "request-filters" },
+      h("label", null, "Method", h("input", { name: "method", size: "6", value: state.requestFilters.method || "" })),
+      h("label", null, "Path", h("input", { name: "path", placeholder: "/api/v1/events*", value: state.requestFilters.path || "" })),
+      h("label", null, "Status", h("input", { name: "status", size: "4", placeholder: "4xx", value: state.requestFilters.status || "" })),
+      h("button", { type: "submit", text: "Filter" }));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const data = new FormData(form);
+      state.requestFilters = { method: data.get("method"), path: data.get("path"), status: data.get("status") };
+      route();
+    });
+    const query = Object.entries(state.requestFilters).filter(([, v]) => v).map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
+    const result = await optional("/_emulator/requests?limit=200" + (query ? "&" + query : ""));
+    if (renderId !== state.renderId) return;
+    if (!result.ok) { setView(h("h1", { text: "Requests" }), empty("This emulator does not keep a request journal (HTTP " + result.status + ").")); return; }
+    const list = records(result.body).slice().reverse();  // newest first
+    const rows = list.map((r) => ({
+      item: r, cells: [fmtTime(r.at), h("strong", { text: r.method }), h("code", { text: r.path + (r.query ? "?" + r.query : "") }),
+        badge(String(r.status), r.status < 400 ? "ok" : "bad"), r.duration_ms + " ms",
+        r.principal ? r.principal.kind + " " + r.principal.key : "anonymous",
+        r.error || "",
+        r.body === null ? "" : h("details", null, h("summary", { text: "body" }), h("pre", { text: typeof r.body === "string" ? r.body : JSON.stringify(r.body, null, 2) }))],
+    }));
+    const note = result.body.enabled ? "The last " + result.body.capacity + " requests your code sent to the emulator (not the admin API), newest first; secrets in bodies are masked."
+      : "The request journal is off (serve --request-journal 0).";
+    setView(h("h1", { text: "Requests" }), h("p", { class: "muted", text: note }), form,
+      rows.length ? table(["Received", "Method", "Path", "Status", "Took", "Caller", "Error", ""], rows) : empty("No request matches."));
   }
 
   async function refreshClockLabel() {

@@ -1,0 +1,227 @@
+"""The request journal and access log: what every HTTP request asked and got.
+
+`RequestRecorder` (ASGI middleware, outermost) times each request, notes its status, caller and
+(for the journal) its body and error message, then writes one access-log line (logs.py) and
+keeps the last N requests in `RequestJournal` (`GET /_emulator/requests`, the dashboard, the
+toolkit's `requests()` / `assert_requested()`). Requests to the admin API (`/_emulator/*`) are
+logged but not journaled. The hot path only keeps raw bytes; decoding and masking secrets
+happen when the journal is read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meshes_emulator import logs
+from meshes_emulator.clock import isoformat
+
+DEFAULT_SIZE = 1000
+BODY_LIMIT = 8 * 1024  # bytes of a request body kept; a longer body is recorded by size only
+ERROR_LIMIT = 4 * 1024  # bytes of an error answer read for its message
+MASK = "********"
+ADMIN_PREFIX = "/_emulator"
+_SECRET_KEY = re.compile(r"(secret|token|passw|api[_-]?key|access[_-]?key|private[_-]?key|credential|"
+                         r"authorization|signature|cookie)", re.I)
+
+
+@dataclass
+class Entry:
+    """One journaled request (raw; `as_dict` decodes and masks)."""
+
+    seq: int
+    at: str
+    method: str
+    path: str
+    query: str
+    status: int = 0
+    duration_ms: float = 0.0
+    caller: dict[str, Any] = field(default_factory=dict)
+    content_type: str = ""
+    body: bytes = b""
+    body_size: int = 0
+    answer: bytes = b""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.seq, "at": self.at, "method": self.method, "path": self.path,
+                "query": self.query, "status": self.status,
+                "duration_ms": round(self.duration_ms, 2), "principal": self.caller or None,
+                "error": error_message(self.answer) if self.status >= 400 else None,
+                "body": masked_body(self.body, self.body_size, self.content_type)}
+
+
+class RequestJournal:
+    """The last `size` requests, oldest first (0: off)."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = max(0, size)
+        self.entries: deque[Entry] = deque(maxlen=self.size or 1)
+        self.seq = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def select(self, *, method: str | None = None, path: str | None = None,
+               status: str | None = None, org: str | None = None,
+               workspace: str | None = None, since: int | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Matching entries, oldest first, the newest `limit` of them.
+
+        `path`: exact, or with `*` wildcards; `status`: `404`, or a class such as `4xx`.
+        """
+        found = [e for e in list(self.entries)
+                 if _matches(e, method, path, status, org, workspace, since)]
+        return [e.as_dict() for e in found[-limit:]] if limit else []
+
+
+def _matches(entry: Entry, method: str | None, path: str | None, status: str | None,
+             org: str | None, workspace: str | None, since: int | None) -> bool:
+    if method is not None and entry.method != method.upper():
+        return False
+    if path is not None and not (entry.path == path or fnmatchcase(entry.path, path)):
+        return False
+    if status is not None and not status_matches(entry.status, status):
+        return False
+    if org is not None and entry.caller.get("org_id") != org:
+        return False
+    if workspace is not None and entry.caller.get("workspace_id") != workspace:
+        return False
+    return since is None or entry.seq > since
+
+
+STATUS_FILTER = re.compile(r"^[1-5](\d\d|xx)$", re.I)
+
+
+def status_matches(status: int, wanted: str) -> bool:
+    """`404` matches 404; `4xx` matches 400-499."""
+    if wanted[1:].lower() == "xx":
+        return str(status)[0] == wanted[0]
+    return str(status) == wanted
+
+
+def error_message(answer: bytes) -> str | None:
+    """The message of a Meshes error body (`error.message`, else `message`)."""
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        return answer.decode("utf-8", "replace")[:200] or None
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    message = data.get("message")
+    return message if isinstance(message, str) else None
+
+
+def masked_body(body: bytes, size: int, content_type: str) -> Any:
+    """The request body as JSON with secret-looking values masked; else a short description."""
+    if size == 0:
+        return None
+    if size > len(body):
+        return f"<{size} bytes, not kept (over {BODY_LIMIT})>"
+    try:
+        return mask(json.loads(body))
+    except ValueError:
+        return f"<{size} bytes of {content_type or 'unknown content type'}>"
+
+
+def mask(value: Any, key: str = "") -> Any:
+    """A copy with the value of every secret-looking key replaced (at any depth); a
+    `{name, value}` header item whose name looks secret has its value masked."""
+    if _SECRET_KEY.search(key) and value not in (None, ""):
+        return MASK
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str) and "value" in value and \
+                _SECRET_KEY.search(value["name"]):
+            return {**{k: mask(v, str(k)) for k, v in value.items()}, "value": MASK}
+        return {k: mask(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(item, key) for item in value]
+    return value
+
+
+class RequestRecorder:
+    """ASGI middleware: access-log line and journal entry for every HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        emulator = scope["app"].state.emulator
+        journal: RequestJournal = emulator.journal
+        path: str = scope["path"]
+        keep = journal.enabled and not path.startswith(ADMIN_PREFIX)
+        if not keep and not logs.ACCESS.isEnabledFor(logs.level_for(path)):
+            await self.app(scope, receive, send)
+            return
+        await self._record(scope, receive, send, emulator, keep)
+
+    async def _record(self, scope: Scope, receive: Receive, send: Send, emulator: Any,
+                      keep: bool) -> None:
+        started = time.perf_counter()
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry = Entry(seq=0, at="", method=scope["method"], path=scope["path"], query=query)
+        chunks: list[bytes] = []
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                entry.body_size += len(body)
+                if entry.body_size <= BODY_LIMIT:
+                    chunks.append(body)
+            return message
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+            elif message["type"] == "http.response.body" and entry.status >= 400 and \
+                    len(entry.answer) < ERROR_LIMIT:
+                entry.answer += message.get("body", b"")[:ERROR_LIMIT]
+            await send(message)
+
+        try:
+            await self.app(scope, recording_receive if keep else receive, recording_send)
+        finally:
+            entry.duration_ms = (time.perf_counter() - started) * 1000
+            entry.caller = logs.who(scope.get("state", {}).get("principal"))
+            error = error_message(entry.answer) if entry.answer else None
+            logs.log_request(entry.method, entry.path, query, entry.status or 500,
+                             entry.duration_ms, entry.caller, error)
+            if keep:
+                self._keep(entry, scope, chunks, emulator)
+
+    @staticmethod
+    def _keep(entry: Entry, scope: Scope, chunks: list[bytes], emulator: Any) -> None:
+        journal: RequestJournal = emulator.journal
+        entry.seq = journal.next_seq()
+        entry.at = isoformat(emulator.clock.now())
+        entry.status = entry.status or 500
+        entry.body = b"".join(chunks) if entry.body_size <= BODY_LIMIT else b""
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type":
+                entry.content_type = value.decode("latin-1")
+                break
+        journal.add(entry)

@@ -1,0 +1,78 @@
+"""`serve` logs one line per request to stderr (`--log-level`, `--quiet`, `--log-format`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+
+from pytest_meshes.handle import MachineAuth
+from tests.test_cli import _env
+
+
+def _serve_and_call(*args: str) -> tuple[dict[str, Any], list[str]]:
+    """Start serve, send a good and a refused request, stop; the banner and stderr lines."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", "--db",
+         ":memory:", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(),
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            info = json.loads(process.stdout.readline())
+            auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
+            with httpx.Client(base_url=info["api_url"], auth=auth) as client:
+                assert client.get("/workspaces").status_code == 200
+            assert httpx.get(info["api_url"] + "/workspaces").status_code == 401
+            assert httpx.get(info["base_url"] + "/_emulator/health").status_code == 200
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+        return info, process.stderr.read().splitlines()
+
+
+def test_one_line_per_request_without_secrets() -> None:
+    info, lines = _serve_and_call()
+    ok = [line for line in lines if "GET /api/v1/workspaces 200 " in line]
+    assert len(ok) == 1 and f"machine='{info['access_key']}'" in ok[0]
+    assert f"org={info['org_id']}" in ok[0]
+    refused = [line for line in lines if "GET /api/v1/workspaces 401 " in line]
+    assert len(refused) == 1 and "anonymous" in refused[0]
+    assert not [line for line in lines if "/_emulator/health" in line]  # admin: debug only
+    assert info["secret_key"] not in "\n".join(lines)
+
+
+def test_json_format_and_debug_level() -> None:
+    _, lines = _serve_and_call("--log-format", "json", "--log-level", "debug")
+    records = [json.loads(line) for line in lines]
+    paths = [(r["method"], r["path"], r["status"]) for r in records if "path" in r]
+    assert ("GET", "/api/v1/workspaces", 200) in paths
+    assert ("GET", "/_emulator/health", 200) in paths
+    refused = next(r for r in records if r.get("status") == 401)
+    assert refused["error"] and refused["principal"] is None and refused["level"] == "info"
+
+
+def test_quiet_prints_no_request_lines() -> None:
+    _, lines = _serve_and_call("--quiet")
+    assert not [line for line in lines if "/api/v1/" in line]
+
+
+def test_an_unread_stderr_never_blocks_the_server() -> None:
+    """A harness that pipes stderr and never reads it (a full pipe) still gets answers."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", "--db",
+         ":memory:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    ) as process:
+        assert process.stdout is not None
+        try:
+            info = json.loads(process.stdout.readline())
+            with httpx.Client(base_url=info["api_url"], timeout=10) as client:
+                for _ in range(1500):  # ~150 KB of log lines: well over a pipe's 64 KB
+                    assert client.get("/workspaces").status_code == 401
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
