@@ -57,10 +57,38 @@ async def add_fault(request: Request) -> Response:
     if isinstance(body, list):
         if not body:
             raise ValidationFailed([{"param": "body", "msg": "must contain at least one fault"}])
-        added = faults.add_many(emulator, body)
+        added = faults.add_many(emulator, [as_schema_types(spec) for spec in body])
         records = [f.as_wire() for f in added]
         return json_response({"count": len(records), "records": records}, status=201)
-    return json_response(faults.add(emulator, body).as_wire(), status=201)
+    return json_response(faults.add(emulator, as_schema_types(body)).as_wire(), status=201)
+
+
+# EmulatorFaultSpec (openapi/emulator.yaml): fields that take no null (those a GET answers as
+# null may be posted back as null: the fault as listed can be posted again); these are integers
+SPEC_FIELDS = ("kind", "match", "outcome", "schedule", "always", "first", "times", "every",
+               "attempts", "probability", "position")
+INTEGER_FIELDS = ("status", "first", "times", "every", "budget", "position")
+
+
+def as_schema_types(spec: Any) -> Any:
+    """A fault spec typed as the admin schema says: `null` in a field that takes none is a 400,
+    and an integral number such as 503.0 is an integer (JSON Schema's rule)."""
+    if not isinstance(spec, dict):
+        return spec
+    for name in SPEC_FIELDS:
+        if name in spec and spec[name] is None:
+            raise ValidationFailed([{"param": name, "msg": "must not be null"}])
+    typed = {**spec}
+    for name in INTEGER_FIELDS:
+        if name in typed:
+            typed[name] = _integral(typed[name])
+    if isinstance(typed.get("attempts"), list):
+        typed["attempts"] = [_integral(item) for item in typed["attempts"]]
+    return typed
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 async def get_fault(request: Request) -> Response:

@@ -164,6 +164,12 @@ def test_admin_bodies_refuse_null_where_the_schema_says_string(raw: httpx.Client
     """Defect: {"name": null} was accepted by POST /_emulator/orgs (schema: string)."""
     assert_error(raw.post("/_emulator/orgs", json={"name": None}), 400, "BadRequest")
     assert_error(raw.post("/_emulator/faults/clear", json={"kind": None}), 400, "BadRequest")
+    spec = {"integration_type": "hubspot", "status": 503}
+    for name in ("match", "outcome", "kind", "first", "position"):  # not nullable in the schema
+        refused = raw.post("/_emulator/faults", json={**spec, name: None})
+        assert assert_error(refused, 400, "BadRequest")["error"]["data"][0]["param"] == name
+        assert_error(raw.post("/_emulator/faults", json=[{**spec, name: None}]), 400, "BadRequest")
+    assert raw.get("/_emulator/faults").json()["count"] == 0
     created = raw.post("/_emulator/orgs", json={"name": "Named", "workspace_name": None})
     assert created.status_code == 201, created.text
 
@@ -174,6 +180,10 @@ def test_admin_bodies_accept_schema_valid_values(raw: httpx.Client) -> None:
     assert reset.status_code == 200, reset.text
     assert reset.json()["seed"] == 3
     assert raw.get("/_emulator/clock").json()["now"].startswith("2030-01-01T00:00:00")
+    fault = raw.post("/_emulator/faults", json={"integration_type": "hubspot", "status": 503.0,
+                                                "first": 2.0})
+    assert fault.status_code == 201, fault.text
+    assert fault.json()["status"] == 503
     nulls = raw.post("/_emulator/reset",
                      json={"seed": None, "start": None, "clock": None, "fixtures": None})
     assert nulls.status_code == 200, nulls.text
