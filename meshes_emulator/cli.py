@@ -96,6 +96,9 @@ def main() -> None:
         help="hosts beyond loopback that webhook connections may reach over plain http, e.g. "
         "'app,api.internal' for Docker Compose (the body, signature and credentials then "
         "cross the network unencrypted)")
+@option("--delivery-concurrency", default=64, type=click.IntRange(1, 4096),
+        help="webhook deliveries in flight at once (system clock; 3/4 of them at most to one "
+        "connection)")
 def serve(
     host: str,
     port: int,
@@ -120,6 +123,7 @@ def serve(
     import_file: str | None = None,
     export_on_exit: str | None = None,
     export_with_secrets: bool = False,
+    delivery_concurrency: int = 64,
 ) -> None:
     """Run the emulator until Ctrl-C.
 
@@ -143,7 +147,9 @@ def serve(
                         admin_enabled=not no_admin, faults=_faults(faults),
                         allowed_hosts=allowed_hosts, fixture_dirs=fixture_dirs, strict=strict,
                         request_journal=request_journal,
-                        allow_http_webhooks=_hosts(http_hosts))
+                        allow_http_webhooks=_hosts(http_hosts),
+                        delivery_concurrency=delivery_concurrency,
+                        delivery_connection_limit=max(1, delivery_concurrency * 3 // 4))
     _check_port(host, port)
     app = _build_app(settings)
     if import_file is not None:

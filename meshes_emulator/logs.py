@@ -87,7 +87,7 @@ class _Outcome(Protocol):
 
 def attempt_finished(context: _Context, rule_event: dict[str, Any], outcome: _Outcome,
                      next_due: str | None) -> None:
-    """Log one finished delivery attempt (the one call in engine/dispatcher.py)."""
+    """Log one finished delivery attempt (called by engine/machine.py when an attempt ends)."""
     status = rule_event.get("status")
     level = logging.WARNING if status == "failed" else logging.INFO
     if not DELIVERY.isEnabledFor(level):

@@ -33,6 +33,12 @@ class Settings:
     strict: bool = False  # inferred checks refuse (400) instead of warning (leniency.py)
     request_journal: int = 1000  # requests kept for GET /_emulator/requests (0: off)
     allow_http_webhooks: tuple[str, ...] = ()  # hosts a webhook may reach over plain http
+    # Webhook deliveries (system clock): in flight at once, at most per connection, the deadline
+    # of one attempt (connect + send + the whole answer, seconds) and the answer bytes read.
+    delivery_concurrency: int = 64
+    delivery_connection_limit: int = 48
+    webhook_timeout: float = 10.0
+    webhook_answer_limit: int = 64 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -1,97 +1,56 @@
-"""The dispatcher: runs attempts from the durable due-time queue in SQLite, one at a time.
+"""The dispatcher: runs attempts from the durable due-time queue in SQLite.
 
-The queue is `rule_events.due_at` (non-null = an attempt is scheduled). `drain(until)` takes the
-earliest due rule_event (ties in creation order), claims it (attempt row inserted, rule_event
-`processing`, `attempt_count` + 1), runs the attempt, then records the outcome: attempt row
-completed, delivery sink written, rule_event `completed` / `retrying` (retry scheduled by the
-`RetryPolicy`) / `failed`, event status and counters recomputed. Attempts without network I/O run
-in one transaction; a webhook attempt is claimed in one transaction, sent with no transaction
-open, and recorded in a second. Everything happens under one asyncio.Lock, so outcomes and
-timestamps never depend on how requests interleave.
+The queue is `rule_events.due_at` (non-null = an attempt is scheduled). `drain(until)` runs what
+is due at or before `until` (default: the clock's now) in batches (engine/machine.py: claimed,
+decided and recorded in one transaction each, in queue order), yielding to the event loop between
+batches (engine/pacing.py), so requests keep being answered during a drain of any size.
+
+Webhooks, under the system clock, are sent concurrently: claimed in a batch, then sent with no
+transaction open by tasks that record their outcome when the answer (or the deadline) comes, at
+most `Settings.delivery_concurrency` in flight (default 64) and at most
+`Settings.delivery_connection_limit` (default 48) to one connection, so a slow receiver cannot
+take every slot. Under the manual clock (the pytest fixture's default) they run one at a time in
+queue order inside the drain, so records, ids and timestamps stay deterministic.
 
 A process killed mid-attempt leaves an attempt row without `completed_at`: at the next start
 it is recorded as `internal_error` ("interrupted") and the retry policy decides what follows.
 
 Triggers: `kick()` after ingest / retry (a worker task drains what is due now); under the system
-clock the worker also wakes when the next attempt falls due; `emulator.on_work` (after the
-manual clock moves) drains synchronously for the caller.
-
-Speed: attempts without network I/O run in groups, one transaction per group (each attempt in its
-own savepoint, so a failing attempt still leaves the ones before it recorded); a group ends after
-GROUP_SECONDS of work. The background worker yields to the event loop after each group, so
-requests keep being answered while a backlog drains (under a flood of events the queue grows and
-catches up once the flood stops); explicit drains (settle, clock moves) run to the end.
+clock the worker also wakes when the next attempt falls due and when a webhook finishes;
+`emulator.on_work` (after the manual clock moves) drains for the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import sqlite3
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from meshes_emulator import logs
-from meshes_emulator.clock import isoformat, monotonic, parse_instant
+from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.engine import webhook
-from meshes_emulator.engine.attempts import AttemptContext, finished_at, prepare
-from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
+from meshes_emulator.engine.machine import (
+    INTERRUPTED,
+    AttemptMachine,
+    AttemptSummary,
+    BatchLimits,
+    Claim,
+    DrainSummary,
+    derived_id,
+)
+from meshes_emulator.engine.pacing import Pacer
 from meshes_emulator.engine.retry import RetryPolicy
-from meshes_emulator.engine.status import refresh_event
 from meshes_emulator.store import events as event_store
-from meshes_emulator.store import rules as rule_store
-from meshes_emulator.store.db import Row, decode_json, encode_json
+from meshes_emulator.store.db import Row
 
 if TYPE_CHECKING:  # imported by `client()`, when the first webhook is sent (~80 ms to import)
     import httpx
 
-# Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5), so
-# they do not draw from the shared id stream: the ids of events and rule_events then do not
-# depend on how background attempts interleave with requests.
-ID_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")
-INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
+__all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary", "derived_id", "get", "install"]
+
 MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
-# Background worker: a drain starts with FIRST_SLICE_SECONDS of work (an event's attempts usually
-# fit), then yields to the event loop. When requests arrived meanwhile (the server's request
-# count moved; under another server than FastServer: the yield took longer than
-# BUSY_YIELD_SECONDS), the worker leaves them the loop for BUSY_PAUSE_SECONDS and works
-# SLICE_SECONDS at a time, so under a flood of requests deliveries take about a tenth of the
-# time and catch up when it stops. A quiet yield doubles the slice (up to GROUP_SECONDS).
-# A group of events waiting for its commit (services/group_commit.py) always goes first.
-FIRST_SLICE_SECONDS = 0.002
-SLICE_SECONDS = 0.00025
-BUSY_YIELD_SECONDS = 0.0001
-BUSY_PAUSE_SECONDS = 0.0025
-GROUP_SECONDS = 0.02  # the longest one transaction lasts (explicit drains: settle, clock moves)
-_EMPTY: Row = {}  # `_run_group`'s answer when nothing is due
-
-
-@dataclass
-class AttemptSummary:
-    """What one attempt did (returned by drain, for the admin API and issue-5 tooling)."""
-
-    attempt_id: str
-    event_id: str
-    rule_id: str
-    rule_event_id: str
-    attempt_number: int
-    outcome_code: str
-    status: str
-    started_at: str
-    next_due: str | None = None
-    message: str | None = None
-
-
-@dataclass
-class DrainSummary:
-    ran: list[AttemptSummary] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ran": len(self.ran), "attempts": [asdict(a) for a in self.ran]}
 
 
 class Dispatcher:
@@ -99,18 +58,32 @@ class Dispatcher:
 
     def __init__(self, emulator: Any, policy: RetryPolicy | None = None) -> None:
         self.emulator = emulator
-        self.policy = policy or RetryPolicy(emulator.settings.retry_delays or RetryPolicy().delays)
-        self.default_policy = self.policy
-        self.webhook_timeout = webhook.DEFAULT_TIMEOUT
-        self.generation = 0
-        self.in_flight: str | None = None
+        settings = emulator.settings
+        self.default_policy = policy or RetryPolicy(settings.retry_delays or RetryPolicy().delays)
+        self.machine = AttemptMachine(emulator, self.default_policy)
+        self.webhook_timeout: float = settings.webhook_timeout
+        self.concurrency = max(1, settings.delivery_concurrency)
+        self.per_connection = max(1, min(settings.delivery_connection_limit, self.concurrency))
+        self.in_flight: str | None = None  # the webhook rule_event sent inline (manual clock)
+        self._sending: dict[str, int] = {}  # connection id -> delivery slots taken
+        self._taken = 0  # delivery slots taken (webhooks claimed or in flight)
+        self._reserved: list[str] = []  # slots taken by the batch being planned
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
+        self._done: asyncio.Event | None = None  # set whenever a concurrent webhook finishes
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
-        self._event_rows: dict[str, Row] = {}  # attempt id -> event row, claim to finish
         self._explicit_waiting = 0  # explicit drains (settle, clock moves) waiting for the lock
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.machine.policy
+
+    @property
+    def generation(self) -> int:
+        return self.machine.generation
 
     # -- loop-bound objects ---------------------------------------------------------------
     def _bind(self) -> asyncio.AbstractEventLoop:
@@ -119,9 +92,13 @@ class Dispatcher:
             self._loop = loop
             self._lock = asyncio.Lock()
             self._wake = asyncio.Event()
+            self._done = asyncio.Event()
             self._worker = None
             self._client = None
             self._explicit_waiting = 0
+            self._tasks = set()
+            self._sending = {}
+            self._taken = 0
         return loop
 
     @property
@@ -133,9 +110,7 @@ class Dispatcher:
     def client(self) -> httpx.AsyncClient:
         self._bind()
         if self._client is None:
-            import httpx
-
-            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+            self._client = webhook.new_client(self.concurrency)
         return self._client
 
     # -- triggers -------------------------------------------------------------------------
@@ -179,21 +154,26 @@ class Dispatcher:
         return min(MAX_IDLE_WAIT, max(0.001, delay))
 
     async def stop(self) -> None:
-        if self._worker is not None and not self._worker.done():
-            self._worker.cancel()
+        """Stop the worker and every webhook in flight (their attempts are recovered at the next
+        start on the same database, as after a crash)."""
+        tasks = [task for task in (self._worker, *self._tasks) if task is not None and not task.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._worker
+                await task
         self._worker = None
+        self._tasks.clear()
+        self._sending.clear()
+        self._taken = 0
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
     def reset(self) -> None:
         """Forget in-flight work (the tables were emptied) and restore the default policy."""
-        self.generation += 1
-        self._event_rows.clear()
-        self.policy = self.default_policy
-        self.webhook_timeout = webhook.DEFAULT_TIMEOUT
+        self.machine.reset(self.default_policy)
+        self.webhook_timeout = self.emulator.settings.webhook_timeout
 
     # -- the queue ------------------------------------------------------------------------
     async def drain(
@@ -207,10 +187,12 @@ class Dispatcher:
         """Run every attempt due at or before `until` (default: the clock's now), in order.
 
         `on_due(due_time)` is called before each attempt (a virtual clock can move to it).
-        `pause`: yield to the event loop between groups of attempts (the background worker).
+        `pause`: the background worker (gives way to requests and to explicit drains, keeps no
+        list of attempts, does not wait for webhooks in flight). An explicit drain waits for the
+        webhooks in flight and runs what they make due now.
         """
-        summary = DrainSummary()
-        budget = FIRST_SLICE_SECONDS if pause else GROUP_SECONDS
+        summary = DrainSummary(keep=not pause)
+        pacer = Pacer(self.emulator, background=pause)
         lock = self.lock
         waiting = not pause and lock.locked()
         if waiting:  # the background worker gives way to this drain at its next pause
@@ -220,7 +202,7 @@ class Dispatcher:
                 if waiting:
                     self._explicit_waiting -= 1
                     waiting = False
-                await self._drain_locked(summary, until, on_due, max_attempts, budget, pause)
+                await self._drain_locked(summary, until, on_due, max_attempts, pacer)
         finally:
             if waiting:
                 self._explicit_waiting -= 1
@@ -232,50 +214,49 @@ class Dispatcher:
         until: datetime | None,
         on_due: Callable[[datetime], None] | None,
         max_attempts: int | None,
-        budget: float,
-        pause: bool,
+        pacer: Pacer,
     ) -> None:
-        while max_attempts is None or len(summary.ran) < max_attempts:
-            if pause:
-                await self._after_waiting_ingest()
-                received = self._requests_received()
-            item = self._run_group(summary, until, on_due, max_attempts, budget)
-            if item is _EMPTY:
+        background = pacer.background
+        while max_attempts is None or summary.count < max_attempts:
+            await pacer.before_slice()
+            self._reserved.clear()
+            try:
+                limits = self._limits(until, pacer.budget, max_attempts)
+                result = self.machine.run_batch(limits, summary, on_due)
+            except BaseException:  # rolled back: nothing was claimed
+                for connection in self._reserved:
+                    self._release(connection)
+                raise
+            for claim in result.claims:
+                self._launch(claim, None if background else summary)
+            if result.failure is not None:
+                raise result.failure
+            if result.webhook is not None:
+                await self._send_inline(result.webhook, on_due, summary)
+            elif not result.more and (background or not await self._wait_for_webhooks()):
                 break
-            if item is not None:  # a webhook attempt: sent outside any transaction
-                result = await self._run(item)
-                if result is not None:
-                    summary.ran.append(result)
-            if pause:  # let requests in; work longer next time if none were waiting
-                if self._give_way():
-                    break
-                began = monotonic()
-                await asyncio.sleep(0)
-                if self._requests_arrived(received, began):
-                    await asyncio.sleep(BUSY_PAUSE_SECONDS)
-                    budget = SLICE_SECONDS
-                else:
-                    budget = min(GROUP_SECONDS, budget * 2)
-                if self._give_way():
-                    break
+            if background and self._give_way():
+                break
+            await pacer.after_slice()
+            if background and self._give_way():
+                break
 
-    def _requests_received(self) -> int:
-        count = self.emulator.requests_received
-        return -1 if count is None else count()
+    def _limits(self, until: datetime | None, budget: float, max_attempts: int | None) -> BatchLimits:
+        inline = not self._concurrent()
+        full = frozenset(c for c, n in self._sending.items() if n >= self.per_connection)
+        return BatchLimits(
+            until=until,
+            budget=budget,
+            max_attempts=max_attempts,
+            inline_webhooks=inline,
+            admit=None if inline else self._admit,
+            skip_connections=full,
+            webhooks=inline or self._taken < self.concurrency,
+        )
 
-    def _requests_arrived(self, received: int, yielded_at: float) -> bool:
-        """Whether requests came in during the last group and yield: the server's request count
-        moved (serving.FastServer), or else the yield took long enough for requests to have run."""
-        if received >= 0:
-            return self._requests_received() != received
-        return monotonic() - yielded_at > BUSY_YIELD_SECONDS
-
-    async def _after_waiting_ingest(self) -> None:
-        """Let a group of events waiting for its commit (services/group_commit.py) go first: its
-        requests are answered before the worker starts a group of attempts."""
-        commit = self.emulator.extensions.get("group_commit")
-        while commit is not None and commit.waiting():
-            await asyncio.sleep(0)
+    def _concurrent(self) -> bool:
+        """Webhooks are sent concurrently under the system clock (in order under the manual one)."""
+        return bool(self.emulator.clock.mode != "manual" and self.concurrency > 1)
 
     def _give_way(self) -> bool:
         """True when a settle or clock move waits for the lock: it runs the rest at full speed
@@ -286,274 +267,101 @@ class Dispatcher:
             self._wake.set()
         return True
 
-    def _run_group(
-        self,
-        summary: DrainSummary,
-        until: datetime | None,
-        on_due: Callable[[datetime], None] | None,
-        max_attempts: int | None,
-        budget: float,
-    ) -> Row | None:
-        """Run due attempts that need no network I/O in one transaction, for about `budget` s.
-
-        Returns the due webhook rule_event that ended the group (`on_due` already called for
-        it), `_EMPTY` when nothing more is due, or None (budget or `max_attempts` reached).
-        """
-        store = self.emulator.store
-        item = self._next_due(until)
-        if item is None:
-            return _EMPTY
-        started = monotonic()
-        failure: BaseException | None = None
-        with store.transaction():
-            while True:
-                if on_due is not None:
-                    on_due(parse_instant(item["due_at"]))
-                if item["integration_type"] == "webhook":
-                    return item
-                try:
-                    with store.transaction():
-                        result = self._run_local(item)
-                except BaseException as exc:  # keep the attempts before it, then raise
-                    failure = exc
-                    break
-                if result is not None:
-                    summary.ran.append(result)
-                if max_attempts is not None and len(summary.ran) >= max_attempts:
-                    break
-                if monotonic() - started >= budget:
-                    break
-                item = self._next_due(until)
-                if item is None:
-                    break
-        if failure is not None:
-            raise failure
-        return None if item is not None else _EMPTY
-
-    def _next_due(self, until: datetime | None) -> Row | None:
-        limit = until or self.emulator.clock.now()
-        return event_store.next_due(self.emulator.store, isoformat(limit))
-
-    def _run_local(self, item: Row) -> AttemptSummary | None:
-        """One attempt without network I/O (inside the caller's transaction)."""
-        context = self._claim(item, publish=False)
-        if context is None:
-            return None
-        decided = self._prepare(context)
-        if not isinstance(decided, Outcome):  # only webhooks send requests (never here)
-            decided = Outcome(OutcomeCode.INTERNAL_ERROR, "Internal error: unexpected request")
-        return self._finish(context, decided, fresh=False)
-
-    async def _run(self, item: Row) -> AttemptSummary | None:
-        emulator = self.emulator
-        generation = self.generation
-        # Only a webhook attempt spans two transactions; then `processing` must be visible.
-        io = item["integration_type"] == "webhook"
-        with emulator.store.transaction():
-            context = self._claim(item, publish=io)
+    # -- webhooks -------------------------------------------------------------------------
+    async def _send_inline(
+        self, item: Row, on_due: Callable[[datetime], None] | None, summary: DrainSummary
+    ) -> None:
+        """One webhook attempt inside the drain (manual clock): claim, send, record, in order."""
+        if on_due is not None:
+            on_due(parse_instant(item["due_at"]))
+        machine = self.machine
+        with self.emulator.store.transaction():
+            context = machine.claim(item)
             if context is None:
-                return None
-            decided = self._prepare(context)
-            if isinstance(decided, Outcome):
-                return self._finish(context, decided, fresh=io)
+                return
+            decided = machine.prepare(context)
+            if not isinstance(decided, webhook.WebhookRequest):
+                summary.add(machine.finish(context, decided))
+                return
         self.in_flight = context.rule_event["id"]
         try:
-            outcome = await webhook.send_webhook(
-                self.client(), decided, self.webhook_timeout, now=context.started_at
-            )
+            summary.add(await self._send(Claim(context, decided)))
         finally:
             self.in_flight = None
-        if generation != self.generation:
+
+    async def _send(self, claim: Claim) -> AttemptSummary | None:
+        """Send a claimed webhook and record its outcome (unless the emulator was reset)."""
+        outcome = await webhook.send_webhook(
+            self.client(), claim.request, self.webhook_timeout, now=claim.context.started_at,
+            max_answer=self.emulator.settings.webhook_answer_limit,
+        )  # fmt: skip
+        if claim.context.generation != self.machine.generation:
             return None  # the emulator was reset while the request was in flight
-        with emulator.store.transaction():
-            return self._finish(context, outcome)
+        with self.emulator.store.transaction():
+            return self.machine.finish(claim.context, outcome)
 
-    def _prepare(self, context: AttemptContext) -> Outcome | webhook.WebhookRequest:
+    def _admit(self, item: Row) -> bool:
+        """Take a delivery slot for this webhook if its connection and the total allow it."""
+        connection = item["connection_id"]
+        taken = self._sending.get(connection, 0)
+        if taken >= self.per_connection or self._taken >= self.concurrency:
+            return False
+        self._sending[connection] = taken + 1
+        self._taken += 1
+        self._reserved.append(connection)
+        return True
+
+    def _release(self, connection: str) -> None:
+        left = self._sending.get(connection, 1) - 1
+        if left > 0:
+            self._sending[connection] = left
+        else:
+            self._sending.pop(connection, None)
+        self._taken = max(0, self._taken - 1)
+
+    def _launch(self, claim: Claim, summary: DrainSummary | None) -> None:
+        """Send a webhook claimed by a batch in its own task (its slot is already taken)."""
+        loop = self._bind()
+        task = loop.create_task(self._deliver(claim, summary), name="meshes-webhook")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, claim: Claim, summary: DrainSummary | None) -> None:
+        connection = claim.context.connection_id
         try:
-            return prepare(self.emulator, context)
-        except Exception as exc:  # a bug must not wedge the queue; it fails the test instead
-            self.emulator.capture("DISPATCHER", f"attempt {context.attempt_id}", exc)
-            return Outcome(OutcomeCode.INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
+            result = await self._send(claim)
+            if summary is not None:
+                summary.add(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # recorded as a captured error; the attempt is recovered at restart
+            self.emulator.capture("DISPATCHER", f"attempt {claim.context.attempt_id}", exc)
+        finally:
+            self._release(connection)
+            if self._done is not None:
+                self._done.set()
+            if self._wake is not None:
+                self._wake.set()
 
-    def _claim(self, item: Row, publish: bool = True) -> AttemptContext | None:
-        """Start an attempt: attempt row, rule_event `processing` (and the event when `publish`).
+    async def _wait_for_webhooks(self) -> bool:
+        """Wait until at least one webhook in flight finishes; False when none is in flight."""
+        if not self._tasks:
+            return False
+        assert self._done is not None
+        self._done.clear()
+        await self._done.wait()
+        return True
 
-        `item` is the rule_event row just read from the queue (under the lock).
-        """
-        db = self.emulator.store
-        rule_event = dict(item)
-        if rule_event["due_at"] is None:
-            return None
-        event = event_store.get_event_any_org(db, rule_event["event_id"])
-        if event is None:
-            return None
-        now_dt = self.emulator.clock.now()
-        now = isoformat(now_dt)
-        number = int(rule_event["attempt_count"]) + 1
-        trigger = rule_event.get("next_trigger") or "scheduled"
-        attempt_id = derived_id(rule_event["id"], "attempt", number)
-        event_store.insert_attempt(
-            db,
-            {
-                "id": attempt_id,
-                "rule_event_id": rule_event["id"],
-                "event_id": event["id"],
-                "rule_id": rule_event["rule_id"],
-                "attempt_number": number,
-                "trigger": trigger,
-                "started_at": now,
-            },
-        )
-        changes = {
-            "status": "processing",
-            "attempt_count": number,
-            "due_at": None,
-            "next_trigger": None,
-            "completed_at": None,
-        }
-        if not rule_event["started_at"]:
-            changes["started_at"] = now
-        event_store.update_rule_event(db, rule_event["id"], changes)
-        rule_event.update(changes)
-        if publish:
-            refresh_event(db, event, now)
-        connection = rule_store.get_connection_any_org(db, rule_event["connection_id"])
-        payload_event = {**event, "payload": decode_json(event["payload"])}
-        self._event_rows[attempt_id] = event
-        return AttemptContext(
-            attempt_id=attempt_id,
-            attempt_number=number,
-            trigger=trigger,
-            rule_event=rule_event,
-            event=payload_event,
-            connection=connection,
-            rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
-            started_at=now_dt,
-            generation=self.generation,
-        )
-
-    def _finish(self, context: AttemptContext, outcome: Outcome, fresh: bool = True) -> AttemptSummary | None:
-        """Record the outcome and move the rule_event and event on.
-
-        `fresh`: re-read the rows (another request may have changed them since the claim);
-        False only inside the claim's own transaction.
-        """
-        db = self.emulator.store
-        cached = self._event_rows.pop(context.attempt_id, None)
-        if fresh or cached is None:
-            rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
-            event = event_store.get_event_any_org(db, context.rule_event["event_id"])
-        else:
-            rule_event, event = context.rule_event, cached
-        if rule_event is None or event is None:
-            return None
-        now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
-        now = isoformat(now_dt)
-        duration = max(0, int((now_dt - context.started_at).total_seconds() * 1000))
-        event_store.update_attempt(
-            db,
-            context.attempt_id,
-            {
-                "completed_at": now,
-                "duration_ms": duration,
-                "outcome_code": outcome.code,
-                "http_status": outcome.http_status,
-                "message": outcome.message,
-                "request": encode_json(outcome.request),
-                "response": encode_json(_shallow(outcome.response) if outcome.response else None),
-            },
-        )
-        if outcome.request is not None:
-            self._sink(context, outcome)
-        next_due = self._transition(rule_event, context, outcome, now_dt)
-        logs.attempt_finished(context, rule_event, outcome, next_due)
-        refresh_event(db, event, now)
-        return AttemptSummary(
-            attempt_id=context.attempt_id,
-            event_id=rule_event["event_id"],
-            rule_id=rule_event["rule_id"],
-            rule_event_id=rule_event["id"],
-            attempt_number=context.attempt_number,
-            outcome_code=outcome.code,
-            status=rule_event["status"],
-            started_at=isoformat(context.started_at),
-            next_due=next_due,
-            message=outcome.message,
-        )
-
-    def _transition(
-        self, rule_event: Row, context: AttemptContext, outcome: Outcome, now_dt: datetime
-    ) -> str | None:
-        """The rule_event's new status after an attempt; returns the next due time if any."""
-        now = isoformat(now_dt)
-        if rule_event["status"] == "canceled":  # canceled while in flight: stays canceled
-            return None
-        changes: dict[str, Any]
-        next_due: str | None = None
-        if outcome.ok:
-            changes = {"status": "completed", "completed_at": now, "due_at": None}
-        else:
-            due = self.policy.next_due(now_dt, context.attempt_number, outcome)
-            message = outcome.message or outcome.code
-            if due is None:
-                changes = {"status": "failed", "completed_at": now, "due_at": None}
-            else:
-                next_due = isoformat(due)
-                changes = {"status": "retrying", "due_at": next_due}
-            changes["last_error"] = f"{outcome.code}: {message}"
-        event_store.update_rule_event(self.emulator.store, rule_event["id"], changes)
-        rule_event.update(changes)
-        return next_due
-
-    def _sink(self, context: AttemptContext, outcome: Outcome) -> None:
-        rule_event = context.rule_event
-        event_store.insert_delivery(
-            self.emulator.store,
-            {
-                "id": derived_id(context.attempt_id, "delivery"),
-                "attempt_id": context.attempt_id,
-                "rule_event_id": rule_event["id"],
-                "org_id": rule_event["org_id"],
-                "workspace_id": rule_event["workspace_id"],
-                "connection_id": rule_event["connection_id"],
-                "event_id": rule_event["event_id"],
-                "rule_id": rule_event["rule_id"],
-                "integration_type": rule_event["integration_type"],
-                "action": context.action,
-                "request": encode_json(outcome.request),
-                "created_at": isoformat(context.started_at),
-            },
-        )
-
-    # -- crash recovery -------------------------------------------------------------------
+    # -- crash recovery and state ---------------------------------------------------------
     def recover(self) -> int:
         """Record attempts a killed process left unfinished; returns how many."""
-        db = self.emulator.store
-        interrupted = event_store.unfinished_attempts(db)
-        now_dt = self.emulator.clock.now()
-        for attempt in interrupted:
-            with db.transaction():
-                rule_event = event_store.get_rule_event_by_id(db, attempt["rule_event_id"])
-                if rule_event is None:
-                    continue
-                context = AttemptContext(
-                    attempt_id=attempt["id"],
-                    attempt_number=attempt["attempt_number"],
-                    trigger=attempt["trigger"],
-                    rule_event=rule_event,
-                    event={},
-                    connection=None,
-                    rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
-                    started_at=min(parse_instant(attempt["started_at"]), now_dt),
-                )
-                self._finish(context, Outcome(OutcomeCode.INTERNAL_ERROR, INTERRUPTED))
-        return len(interrupted)
+        return self.machine.recover()
 
     def stats(self) -> dict[str, Any]:
         """Queue state for /_emulator/idle."""
         now = isoformat(self.emulator.clock.now())
         stats = event_store.queue_stats(self.emulator.store, now)
-        in_flight = 1 if self.in_flight is not None else 0
+        in_flight = len(self._tasks) + (1 if self.in_flight is not None else 0)
         busy = in_flight or (self._lock is not None and self._lock.locked())
         return {
             "idle": not busy and stats["due_now"] == 0,
@@ -563,27 +371,6 @@ class Dispatcher:
             "next_due": stats["next_due"],
             "now": now,
         }
-
-
-def derived_id(*parts: object) -> str:
-    """A stable UUID (v5) for an engine record, from the ids it belongs to.
-
-    The same value as `str(uuid.uuid5(ID_NAMESPACE, name))`, computed without UUID objects.
-    """
-    name = ":".join(str(part) for part in parts)
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-_NAMESPACE_BYTES = ID_NAMESPACE.bytes
-
-
-def _shallow(value: Any) -> dict[str, Any]:
-    """A dataclass's fields as a dict, without `asdict`'s deep copies (it is encoded at once)."""
-    return {name: getattr(value, name) for name in value.__dataclass_fields__}
 
 
 def get(emulator: Any) -> Dispatcher:

@@ -56,7 +56,16 @@ def event_state(statuses: Iterable[str]) -> EventState:
 
 def refresh_event(db: Store, event: dict[str, Any], now: str) -> dict[str, Any]:
     """Recompute and store the event's status, counters and times; returns the changes."""
-    state = event_state(store.rule_event_statuses(db, event["id"]))
+    changes = event_changes(event, store.rule_event_statuses(db, event["id"]), now)
+    if changes:
+        store.update_event(db, event["id"], changes)
+    return changes
+
+
+def event_changes(event: dict[str, Any], statuses: Iterable[str], now: str) -> dict[str, Any]:
+    """The event's new status, counters and times for these rule_event statuses, applied to
+    `event` (a dict, not the store); returns what changed."""
+    state = event_state(statuses)
     changes: dict[str, Any] = {
         "status": state.status,
         "total_rules": state.total_rules,
@@ -71,7 +80,5 @@ def refresh_event(db: Store, event: dict[str, Any], now: str) -> dict[str, Any]:
     elif event.get("completed_at"):
         changes["completed_at"] = None
     changes = {k: v for k, v in changes.items() if event.get(k) != v}
-    if changes:
-        store.update_event(db, event["id"], changes)
-        event.update(changes)
+    event.update(changes)
     return changes

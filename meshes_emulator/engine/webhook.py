@@ -16,12 +16,14 @@ Choices where the reference is silent (docs/behaviour.md):
   signed), plus `X-Meshes-Timestamp` = the send time in epoch seconds;
 * reserved custom header names: `Content-Type`, `Content-Length`, `Host`, `Authorization`,
   `Connection`, `Transfer-Encoding`, `User-Agent`, the signature header and every `X-Meshes-*`;
-* success is any 2xx or 3xx (redirects are not followed); the request timeout is configurable
-  (default 10 s).
+* success is any 2xx or 3xx (redirects are not followed); one deadline covers the whole attempt
+  (connect, send, every read; default 10 s); at most 64 KiB of an answer's body is read (the
+  connection is then closed, not kept).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -41,7 +43,8 @@ from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetail
 if TYPE_CHECKING:  # httpx is imported when the first webhook is sent (it takes ~80 ms to import)
     import httpx
 
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 10.0  # seconds for the whole attempt: connect, send and the answer
+MAX_ANSWER_BYTES = 64 * 1024  # of an answer's body read (4096 characters are kept)
 DEFAULT_SIGNATURE_HEADER = "X-Meshes-Signature"
 TIMESTAMP_HEADER = "X-Meshes-Timestamp"
 USER_AGENT = "Meshes-Webhooks/1.0 (meshes-emulator)"
@@ -339,25 +342,48 @@ def _masked_text(text: str, url: str) -> str:
     return text.replace(secret, MASK) if secret and len(secret) > 2 else text
 
 
-def classify_response(response: httpx.Response, now: datetime) -> Outcome:
+def _decode(body: bytes, content_type: str) -> str:
+    charset = "utf-8"
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return body.decode(charset, "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
+
+
+def classify_answer(status: int, reason: str, headers: dict[str, str], body: bytes, now: datetime) -> Outcome:
     """The outcome for a destination's answer (status, headers and a truncated body kept)."""
-    text = response.text if response.content else ""
+    text = _decode(body, headers.get("content-type", "")) if body else ""
     details = ResponseDetails(
-        http_status=response.status_code,
-        headers=dict(response.headers.items()),
+        http_status=status,
+        headers=headers,
         body=outcomes.truncate_body(text),
-        provider_error_code=None if response.is_success else _provider_error_code(text),
+        provider_error_code=None if 200 <= status < 300 else _provider_error_code(text),
     )
-    code = outcomes.code_for_status(response.status_code)
-    reason = response.reason_phrase or ""
+    code = outcomes.code_for_status(status)
     if code == OutcomeCode.DELIVERED:
-        message = f"HTTP {response.status_code} {reason}".strip()
-        return Outcome(code, message, response.status_code, None, details)
+        return Outcome(code, f"HTTP {status} {reason}".strip(), status, None, details)
     retry_after = None
     if code == OutcomeCode.RATE_LIMITED:
-        retry_after = outcomes.parse_retry_after(response.headers.get("retry-after"), now)
-    message = f"Webhook endpoint answered HTTP {response.status_code} {reason}".strip()
-    return Outcome(code, message, response.status_code, retry_after, details)
+        retry_after = outcomes.parse_retry_after(headers.get("retry-after"), now)
+    message = f"Webhook endpoint answered HTTP {status} {reason}".strip()
+    return Outcome(code, message, status, retry_after, details)
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the answer's body (as sent, no decompression); the rest is
+    never read: the connection is closed instead of being kept."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 async def send_webhook(
@@ -365,19 +391,21 @@ async def send_webhook(
     request: WebhookRequest,
     timeout: float = DEFAULT_TIMEOUT,
     now: datetime | None = None,
+    max_answer: int = MAX_ANSWER_BYTES,
 ) -> Outcome:
-    """Send the request once; never raises for transport problems (they become outcomes)."""
+    """Send the request once; never raises for transport problems (they become outcomes).
+
+    `timeout` bounds the whole attempt: connect, send and every read of the answer together.
+    At most `max_answer` bytes of the answer body are read.
+    """
     try:
         url, auth = _split_userinfo(request.url)
-        response = await client.request(
-            request.method,
-            url,
-            content=request.body,
-            headers=request.headers,
-            timeout=timeout,
-            follow_redirects=False,
-            auth=auth,
-        )
+        async with asyncio.timeout(timeout):
+            async with client.stream(request.method, url, content=request.body, headers=request.headers,
+                                     timeout=timeout, auth=auth) as response:  # fmt: skip
+                body = await _read_capped(response, max_answer)
+                status, reason = response.status_code, response.reason_phrase or ""
+                headers = dict(response.headers.items())
     except Exception as exc:  # every transport failure becomes an outcome
         code = outcomes.code_for_exception(exc)
         if code == OutcomeCode.TIMEOUT:
@@ -388,4 +416,15 @@ async def send_webhook(
             message = f"Webhook request could not be sent: {type(exc).__name__}: {exc}"
         return Outcome(code, _masked_text(message, request.url), request=request.as_record())
     when = now or request.meta.get("sent_at") or datetime.fromtimestamp(0, UTC)
-    return classify_response(response, when).with_request(request.as_record())
+    return classify_answer(status, reason, headers, body, when).with_request(request.as_record())
+
+
+def new_client(connections: int) -> httpx.AsyncClient:
+    """The pooled keep-alive client webhooks are sent with (up to `connections` sockets)."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                          keepalive_expiry=5.0)  # fmt: skip
+    # identity: an answer is read as sent, so the answer cap bounds what is held in memory
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False, limits=limits,
+                             headers={"Accept-Encoding": "identity"})  # fmt: skip

@@ -111,6 +111,74 @@ def next_due(store: Store, until: str) -> Row | None:
     )
 
 
+def due_batch(
+    store: Store, until: str, limit: int, *, skip_connections: frozenset[str] = frozenset(),
+    webhooks: bool = True,
+) -> list[Row]:
+    """Up to `limit` scheduled rule_events due at or before `until`, in queue order (due time, then
+    creation order), each with its `_rowid`; optionally without webhooks or some connections."""
+    where = "due_at IS NOT NULL AND due_at <= ?"
+    params: list[Any] = [until]
+    if not webhooks:
+        where += " AND integration_type != 'webhook'"
+    if skip_connections:
+        where += f" AND connection_id NOT IN ({', '.join('?' for _ in skip_connections)})"
+        params.extend(sorted(skip_connections))
+    return store.all(
+        f"SELECT rowid AS _rowid, * FROM rule_events WHERE {where} ORDER BY due_at, rowid LIMIT ?",
+        [*params, limit],
+    )
+
+
+def event_rows_by_id(store: Store, event_ids: list[str]) -> dict[str, Row]:
+    """Event rows by id (any organization)."""
+    marks = ", ".join("?" for _ in event_ids)
+    rows = store.all(f"SELECT * FROM events WHERE id IN ({marks})", event_ids)
+    return {row["id"]: row for row in rows}
+
+
+def statuses_by_event(store: Store, event_ids: list[str]) -> dict[str, dict[str, str]]:
+    """event id -> {rule_event id: status} for every rule_event of those events."""
+    marks = ", ".join("?" for _ in event_ids)
+    found: dict[str, dict[str, str]] = {event_id: {} for event_id in event_ids}
+    for rule_event_id, event_id, status in store.tuples(
+        f"SELECT id, event_id, status FROM rule_events WHERE event_id IN ({marks})", event_ids
+    ):
+        found[event_id][rule_event_id] = status
+    return found
+
+
+RULE_EVENT_STATE = ("status", "attempt_count", "due_at", "next_trigger", "started_at", "completed_at",
+                    "last_error")  # fmt: skip
+EVENT_STATE = ("status", "total_rules", "completed_count", "failed_count", "started_at", "completed_at")
+
+
+def write_attempt_batch(
+    store: Store, attempts: list[Row], deliveries: list[Row], rule_events: list[Row], events: list[Row]
+) -> None:
+    """Write what a batch of attempts planned, one executemany per table (inside a transaction):
+    attempt and sink rows inserted in order, rule_event and event state columns set."""
+    store.insert_many("attempts", attempts)
+    store.insert_many("deliveries", deliveries)
+    sets = ", ".join(f"{column} = ?" for column in RULE_EVENT_STATE)
+    event_sets = ", ".join(f"{column} = ?" for column in EVENT_STATE)
+    with store.lock:
+        if rule_events:
+            store.conn.executemany(
+                f"UPDATE rule_events SET {sets} WHERE id = ?",
+                [(*(row.get(c) for c in RULE_EVENT_STATE), row["id"]) for row in rule_events],
+            )
+        if events:
+            store.conn.executemany(
+                f"UPDATE events SET {event_sets} WHERE id = ?",
+                [(*(row.get(c) for c in EVENT_STATE), row["id"]) for row in events],
+            )
+    rendered = store.cache.get(RENDERED_CACHE)
+    if rendered:
+        for row in events:
+            rendered.pop(row["id"], None)
+
+
 def queue_stats(store: Store, now: str) -> Row:
     """How many rule_events are scheduled, how many are due now, and the next due time.
 

@@ -153,7 +153,7 @@ def test_interrupted_attempt_is_recovered_after_restart(tmp_path: Path) -> None:
         ids["event"] = await h.emit("a")
         item = h.emulator.store.one("SELECT * FROM rule_events")
         with h.emulator.store.transaction():
-            assert h.dispatcher._claim(item) is not None  # the process "dies" here
+            assert h.dispatcher.machine.claim(item) is not None  # the process "dies" here
 
     run(crash, db)
 

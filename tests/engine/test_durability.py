@@ -160,7 +160,9 @@ def test_sigkill_while_ingesting_loses_nothing_and_deliveries_resume(tmp_path: P
                     event = response.json()
                     assert event["status"] == "completed", event
                     assert (event["total_rules"], event["completed_count"]) == (2, 2), event
-                stored = api.get("/events?limit=200").json()["count"]
+                listed = api.get("/events?limit=200")
+                assert listed.status_code == 200, listed.text
+                stored = listed.json()["count"]
             assert stored >= len(acked)
             delivered = {json.loads(r.body)["uuid"] for r in receiver.on("/hook")}
             assert set(acked) <= delivered
@@ -285,3 +287,38 @@ def test_a_restarted_emulator_keeps_issuing_new_ids(tmp_path: Path) -> None:
         run_async(ingest(app))
         app.state.emulator.store.close()
     assert len(set(seen)) == 15
+
+
+def test_sigkill_with_many_webhooks_in_flight_recovers_each_once(tmp_path: Path) -> None:
+    """20 webhook attempts in flight at once when the process dies: each is recorded once as
+    interrupted at the next start, then delivered by its retry."""
+    db = tmp_path / "inflight.db"
+    release = threading.Event()
+    with Receiver() as receiver:
+        receiver.replies["/hook"] = Reply(200, block=release)
+        with serve(db, "--retry-delays", "0,0,0") as (process, info):
+            setup_rules(info, receiver.url + "/hook")
+            key = info["workspaces"][0]["publishable_key"]
+            headers = {"X-Meshes-Publishable-Key": key}
+            with httpx.Client(base_url=info["api_url"], headers=headers, trust_env=False) as client:
+                for n in range(20):
+                    body = {"event": "load.test", "payload": {"n": n}}
+                    assert client.post("/events", json=body).status_code == 201
+            assert receiver.wait_for("/hook", 20)  # all 20 in flight together
+            assert receiver.busy == 20
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        release.set()
+        with serve(db, "--retry-delays", "0,0,0") as (_, info):
+            summary = admin(info, "POST", "/settle")
+            assert summary["idle"] is True and summary["scheduled"] == 0, summary
+            with machine(info) as api:
+                events = api.get("/events?limit=100").json()["records"]
+                assert len(events) == 20 and {e["status"] for e in events} == {"completed"}
+                for event in events:
+                    rule = next(r for r in api.get(f"/events/{event['id']}").json()["rule_events"]
+                                if r["integration_type"] == "webhook")  # fmt: skip
+                    page = api.get(f"/events/{event['id']}/rules/{rule['rule']}/attempts").json()
+                    outcomes = sorted((a["attempt_number"], a["outcome_code"]) for a in page["records"])
+                    assert outcomes == [(1, "internal_error"), (2, "delivered")], outcomes
+        assert len(receiver.on("/hook")) == 40

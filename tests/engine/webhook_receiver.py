@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +23,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     block: threading.Event | None = None  # wait on this before answering (timeouts)
+    drip: float | None = None  # send the body one byte every `drip` seconds
 
 
 class Receiver:
@@ -32,6 +34,8 @@ class Receiver:
         self.replies: dict[str, Reply] = {}
         self.arrived = threading.Event()  # set whenever a request comes in
         self._count = threading.Condition()
+        self.busy = 0  # requests being answered now
+        self.most_busy = 0  # the most ever answered at once
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,11 +44,19 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
-                receiver.arrived.set()
                 with receiver._count:
+                    receiver.busy += 1
+                    receiver.most_busy = max(receiver.most_busy, receiver.busy)
+                    receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                    receiver.arrived.set()
                     receiver._count.notify_all()
-                reply = receiver.replies.get(self.path.split("?")[0], Reply())
+                try:
+                    self._answer(receiver.replies.get(self.path.split("?")[0], Reply()))
+                finally:
+                    with receiver._count:
+                        receiver.busy -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 if reply.block is not None:
                     reply.block.wait(10)
                 self.send_response(reply.status)
@@ -52,8 +64,16 @@ class Receiver:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                if reply.body:
+                if reply.drip is None:
                     self.wfile.write(reply.body)
+                    return
+                for index in range(len(reply.body)):
+                    try:
+                        self.wfile.write(reply.body[index : index + 1])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        return
+                    time.sleep(reply.drip)
 
             do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
 

@@ -1,4 +1,5 @@
-"""Deliveries run in groups, one transaction each: same results, a failure keeps what ran before."""
+"""Deliveries run in batches, one transaction each: same results and order; a failing attempt in
+the middle of a batch leaves the others recorded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from meshes_emulator.defaults import (
     DEFAULT_WORKSPACE_ID,
 )
 from meshes_emulator.engine import dispatcher as engine
+from meshes_emulator.engine.machine import AttemptMachine
+from meshes_emulator.engine.pacing import Pacer
 from pytest_meshes.handle import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
@@ -47,23 +50,32 @@ def _app(tmp_path: Any) -> Any:
                                background_dispatcher=False))
 
 
+def _attempted(app: Any) -> list[str]:
+    """Event ids of the attempts, in the order they were recorded."""
+    rows = app.state.emulator.store.all("SELECT event_id FROM attempts ORDER BY rowid")
+    return [row["event_id"] for row in rows]
+
+
 @pytest.mark.parametrize("pause", [False, True])
 def test_every_due_attempt_runs_in_order(tmp_path: Any, pause: bool) -> None:
     app = _app(tmp_path)
-    ids = run_async(_setup(app, 30))
+    ids = run_async(_setup(app, 300))
     summary = run_async(engine.get(app.state.emulator).drain(pause=pause))
-    assert [attempt.event_id for attempt in summary.ran] == ids
+    assert summary.count == 300
+    assert [attempt.event_id for attempt in summary.ran] == ([] if pause else ids)  # the worker lists none
+    assert _attempted(app) == ids
     store = app.state.emulator.store
-    assert store.one("SELECT count(*) AS n FROM events WHERE status = 'completed'") == {"n": 30}
-    assert store.one("SELECT count(*) AS n FROM deliveries") == {"n": 30}
+    assert store.one("SELECT count(*) AS n FROM events WHERE status = 'completed'") == {"n": 300}
+    assert store.one("SELECT count(*) AS n FROM deliveries") == {"n": 300}
 
 
-def test_a_failing_attempt_keeps_the_attempts_before_it(tmp_path: Any,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_attempt_in_a_batch_leaves_the_others_recorded(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = _app(tmp_path)
     ids = run_async(_setup(app, 5))
     dispatcher = engine.get(app.state.emulator)
-    original = engine.Dispatcher._finish
+    original = AttemptMachine._transition
     calls = 0
 
     def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -73,25 +85,27 @@ def test_a_failing_attempt_keeps_the_attempts_before_it(tmp_path: Any,
             raise RuntimeError("boom")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine.Dispatcher, "_finish", failing)
+    monkeypatch.setattr(AttemptMachine, "_transition", failing)
     with pytest.raises(RuntimeError, match="boom"):
         run_async(dispatcher.drain())
     store = app.state.emulator.store
     done = store.all("SELECT event_id FROM rule_events WHERE status = 'completed' ORDER BY rowid")
-    assert [row["event_id"] for row in done] == ids[:2]  # the third rolled back, alone
-    assert store.one("SELECT count(*) AS n FROM attempts") == {"n": 2}
-    monkeypatch.setattr(engine.Dispatcher, "_finish", original)
+    assert [row["event_id"] for row in done] == ids[:2] + ids[3:]  # the third alone is left due
+    assert _attempted(app) == ids[:2] + ids[3:]
+    assert store.one("SELECT count(*) AS n FROM rule_events WHERE due_at IS NOT NULL") == {"n": 1}
+    monkeypatch.setattr(AttemptMachine, "_transition", original)
     summary = run_async(dispatcher.drain())
-    assert [attempt.event_id for attempt in summary.ran] == ids[2:]
+    assert [attempt.event_id for attempt in summary.ran] == [ids[2]]
+    assert store.one("SELECT count(*) AS n FROM events WHERE status = 'completed'") == {"n": 5}
 
 
 def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
     """A settle arriving while the worker drains a backlog takes over at the worker's next pause
-    and runs the rest at once; every attempt runs exactly once, in order."""
+    and runs the rest; every attempt runs exactly once, in order."""
     import asyncio
 
     app = _app(tmp_path)
-    ids = run_async(_setup(app, 300))
+    ids = run_async(_setup(app, 400))
     dispatcher = engine.get(app.state.emulator)
 
     async def both() -> tuple[Any, Any]:
@@ -101,21 +115,22 @@ def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
         return await background, await explicit
 
     background, explicit = run_async(both())
-    assert background.ran and explicit.ran
-    assert [a.event_id for a in background.ran + explicit.ran] == ids
+    assert background.count and explicit.count
+    assert background.count + explicit.count == 400
+    assert _attempted(app) == ids
 
 
 def test_the_worker_sees_requests_arriving_by_the_servers_count(tmp_path: Any) -> None:
     emulator = _app(tmp_path).state.emulator
-    worker = engine.get(emulator)
+    pacer = Pacer(emulator, background=True)
     received = [7]
     emulator.requests_received = lambda: received[0]
-    seen = worker._requests_received()
+    seen = pacer.requests_received()
     assert seen == 7
-    assert not worker._requests_arrived(seen, yielded_at=0.0)  # however long the yield took
+    assert not pacer.requests_arrived(seen, yielded_at=0.0)  # however long the yield took
     received[0] += 1
-    assert worker._requests_arrived(seen, yielded_at=float("inf"))  # however short
+    assert pacer.requests_arrived(seen, yielded_at=float("inf"))  # however short
     emulator.requests_received = None  # another server than FastServer: judged by time
-    assert worker._requests_received() == -1
-    assert worker._requests_arrived(-1, yielded_at=0.0)
-    assert not worker._requests_arrived(-1, yielded_at=float("inf"))
+    assert pacer.requests_received() == -1
+    assert pacer.requests_arrived(-1, yielded_at=0.0)
+    assert not pacer.requests_arrived(-1, yielded_at=float("inf"))

@@ -1,0 +1,448 @@
+"""The attempt state machine: claim a due rule_event, decide the attempt, record its outcome.
+
+A claim inserts the attempt row, marks the rule_event `processing` and counts the attempt; the
+outcome completes the attempt row, writes the delivery sink (when something was sent), moves the
+rule_event to `completed` / `retrying` (retry scheduled by the `RetryPolicy`) / `failed`, and
+recomputes the event's status and counters. Nothing here decides *when* attempts run: that is
+the dispatcher (engine/dispatcher.py) and its pacing (engine/pacing.py).
+
+Two ways through it:
+
+* `run_batch`: many due attempts in one transaction. Rows are planned in Python, in queue order,
+  against an in-memory copy of the rule_events and events they touch (retries that fall due
+  inside the batch run in their place), then written with one `executemany` per table. Each
+  attempt's planning runs in its own savepoint: one that raises is left as it was (still due)
+  and the others are recorded. Webhook attempts are claimed here and sent afterwards by the
+  dispatcher, or (manual clock) end the batch so they run one at a time, in order.
+* `claim` / `finish`: one attempt, for a webhook sent between two transactions and for recovery.
+
+Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5), so they
+do not draw from the shared id stream: the ids of events and rule_events then do not depend on how
+background attempts interleave with requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from meshes_emulator import logs
+from meshes_emulator.clock import isoformat, monotonic, parse_instant
+from meshes_emulator.engine import webhook
+from meshes_emulator.engine.attempts import AttemptContext, finished_at, prepare
+from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
+from meshes_emulator.engine.retry import RetryPolicy
+from meshes_emulator.engine.status import event_changes, refresh_event
+from meshes_emulator.store import events as event_store
+from meshes_emulator.store import rules as rule_store
+from meshes_emulator.store.db import Row, decode_json, encode_json
+
+ID_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")
+INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
+BATCH_SIZE = 128  # rule_events read per batch
+MAX_LISTED = 1000  # attempts listed in one settle / clock-move answer (`ran` counts them all)
+
+
+@dataclass
+class AttemptSummary:
+    """What one attempt did (listed by settle and clock moves)."""
+
+    attempt_id: str
+    event_id: str
+    rule_id: str
+    rule_event_id: str
+    attempt_number: int
+    outcome_code: str
+    status: str
+    started_at: str
+    next_due: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class DrainSummary:
+    """How many attempts a drain ran, and the first MAX_LISTED of them when `keep` (the
+    background worker keeps none: nothing reads them)."""
+
+    ran: list[AttemptSummary] = field(default_factory=list)
+    count: int = 0
+    keep: bool = True
+
+    def add(self, attempt: AttemptSummary | None) -> None:
+        if attempt is None:
+            return
+        self.count += 1
+        if self.keep and len(self.ran) < MAX_LISTED:
+            self.ran.append(attempt)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ran": self.count, "attempts": [asdict(a) for a in self.ran]}
+
+
+@dataclass
+class Claim:
+    """A webhook attempt claimed and committed, to be sent with no transaction open."""
+
+    context: AttemptContext
+    request: webhook.WebhookRequest
+
+
+@dataclass
+class BatchResult:
+    claims: list[Claim] = field(default_factory=list)  # webhooks to send (system clock)
+    webhook: Row | None = None  # the webhook rule_event that ended the batch (sent inline)
+    more: bool = False  # more may be due: run another batch
+    failure: BaseException | None = None  # raised by one attempt's planning (the rest recorded)
+
+
+@dataclass
+class _Plan:
+    """What one transaction's attempts read and will write."""
+
+    events: dict[str, Row]
+    statuses: dict[str, dict[str, str]]
+    attempts: list[Row] = field(default_factory=list)
+    deliveries: list[Row] = field(default_factory=list)
+    rule_events: dict[str, Row] = field(default_factory=dict)
+    touched: dict[str, Row] = field(default_factory=dict)
+
+
+@dataclass
+class BatchLimits:
+    """How far one batch may go."""
+
+    until: datetime | None  # None: the clock's now
+    budget: float  # seconds of work
+    max_attempts: int | None = None
+    inline_webhooks: bool = True  # manual clock: a webhook ends the batch
+    admit: Callable[[Row], bool] | None = None  # a free slot for this webhook? (reserves it)
+    skip_connections: frozenset[str] = frozenset()
+    webhooks: bool = True  # False: every delivery slot is taken
+
+
+class AttemptMachine:
+    """Claims, decides and records attempts against one emulator's store."""
+
+    def __init__(self, emulator: Any, policy: RetryPolicy) -> None:
+        self.emulator = emulator
+        self.policy = policy
+        self.generation = 0
+
+    def reset(self, policy: RetryPolicy) -> None:
+        self.generation += 1
+        self.policy = policy
+
+    # -- batches ------------------------------------------------------------------------------
+    def run_batch(
+        self, limits: BatchLimits, summary: DrainSummary, on_due: Callable[[datetime], None] | None
+    ) -> BatchResult:
+        """Run due attempts in one transaction, in queue order, for about `limits.budget` s."""
+        db = self.emulator.store
+        limit = isoformat(limits.until or self.emulator.clock.now())
+        items = event_store.due_batch(db, limit, BATCH_SIZE, skip_connections=limits.skip_connections,
+                                      webhooks=limits.webhooks)  # fmt: skip
+        result = BatchResult()
+        if not items:
+            return result
+        full = len(items) == BATCH_SIZE
+        boundary = (items[-1]["due_at"], items[-1]["_rowid"]) if full else None
+        queue = [(item["due_at"], item["_rowid"], n, item) for n, item in enumerate(items)]
+        event_ids = list(dict.fromkeys(item["event_id"] for item in items))
+        with db.transaction():
+            events = event_store.event_rows_by_id(db, event_ids)
+            plan = _Plan(events, event_store.statuses_by_event(db, event_ids))
+            result.more = self._plan_batch(plan, queue, boundary, limit, limits, summary, on_due, result)
+            result.more = result.more or full
+            self._write(plan)
+        return result
+
+    def _plan_batch(
+        self,
+        plan: _Plan,
+        queue: list[tuple[str, int, int, Row]],
+        boundary: tuple[str, int] | None,
+        limit: str,
+        limits: BatchLimits,
+        summary: DrainSummary,
+        on_due: Callable[[datetime], None] | None,
+        result: BatchResult,
+    ) -> bool:
+        """Plan attempts from `queue` (a heap) in order; returns True when stopped early."""
+        started = monotonic()
+        sequence = len(queue)
+        while queue:
+            due, rowid, _, item = queue[0]
+            if boundary is not None and (due, rowid) > boundary:
+                return True  # the next batch reads it in its place
+            if item["integration_type"] == "webhook":
+                if limits.inline_webhooks:
+                    result.webhook = item
+                    return True
+                if limits.admit is not None and not limits.admit(item):
+                    heapq.heappop(queue)
+                    continue  # its connection (or every slot) is busy: it stays due
+            heapq.heappop(queue)
+            if on_due is not None:
+                on_due(parse_instant(due))
+            try:
+                with self.emulator.store.transaction():
+                    rule_event = self._plan_one(plan, item, summary, result)
+            except Exception as exc:  # keep the others; this one stays as it was
+                result.failure = result.failure or exc
+                continue
+            due_again: str | None = None if rule_event is None else rule_event["due_at"]
+            if rule_event is not None and due_again is not None and due_again <= limit:
+                sequence += 1  # a retry due within this batch runs in its place
+                heapq.heappush(queue, (due_again, int(rule_event["_rowid"]), sequence, rule_event))
+            if limits.max_attempts is not None and summary.count >= limits.max_attempts:
+                return True
+            if monotonic() - started >= limits.budget:
+                return True
+        return False
+
+    def _plan_one(
+        self, plan: _Plan, item: Row, summary: DrainSummary, result: BatchResult
+    ) -> Row | None:
+        """Claim, decide and (unless it is a webhook to send) record one attempt in `plan`."""
+        event = plan.events.get(item["event_id"])
+        if item["due_at"] is None or event is None:
+            return None
+        context = self._context(item, event)
+        decided = self.prepare(context)
+        rule_event = context.rule_event
+        statuses = plan.statuses.setdefault(event["id"], {})
+        if isinstance(decided, webhook.WebhookRequest):
+            plan.attempts.append(self._attempt_row(context))
+            statuses[rule_event["id"]] = rule_event["status"]
+            event_changes(event, statuses.values(), isoformat(context.started_at))
+            result.claims.append(Claim(context, decided))
+        else:
+            now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
+            attempt = self._attempt_row(context) | self._outcome_columns(context, decided, now_dt)
+            next_due = self._transition(rule_event, context, decided, now_dt)
+            logs.attempt_finished(context, rule_event, decided, next_due)
+            plan.attempts.append(attempt)
+            if decided.request is not None:
+                plan.deliveries.append(self._sink_row(context, decided))
+            statuses[rule_event["id"]] = rule_event["status"]
+            event_changes(event, statuses.values(), isoformat(now_dt))
+            summary.add(self._summary(context, rule_event, decided, next_due))
+        plan.rule_events[rule_event["id"]] = rule_event
+        plan.touched[event["id"]] = event
+        return rule_event
+
+    def _context(self, item: Row, event: Row) -> AttemptContext:
+        """The claim in memory: the attempt's context, its rule_event already `processing`."""
+        rule_event = dict(item)
+        now_dt = self.emulator.clock.now()
+        number = int(rule_event["attempt_count"]) + 1
+        changes: dict[str, Any] = {"status": "processing", "attempt_count": number, "due_at": None,
+                                   "next_trigger": None, "completed_at": None}  # fmt: skip
+        if not rule_event["started_at"]:
+            changes["started_at"] = isoformat(now_dt)
+        trigger = rule_event.get("next_trigger") or "scheduled"
+        rule_event.update(changes)
+        connection = rule_store.get_connection_any_org(self.emulator.store, rule_event["connection_id"])
+        return AttemptContext(
+            attempt_id=derived_id(rule_event["id"], "attempt", number),
+            attempt_number=number,
+            trigger=trigger,
+            rule_event=rule_event,
+            event={**event, "payload": decode_json(event["payload"])},
+            connection=connection,
+            rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
+            started_at=now_dt,
+            generation=self.generation,
+        )
+
+    def _write(self, plan: _Plan) -> None:
+        rule_events, events = list(plan.rule_events.values()), list(plan.touched.values())
+        db = self.emulator.store
+        event_store.write_attempt_batch(db, plan.attempts, plan.deliveries, rule_events, events)
+
+    # -- one attempt (webhooks sent between two transactions, recovery) ----------------------
+    def claim(self, item: Row) -> AttemptContext | None:
+        """Start an attempt: attempt row, rule_event and event `processing` (in a transaction)."""
+        db = self.emulator.store
+        event = event_store.get_event_any_org(db, item["event_id"])
+        if item["due_at"] is None or event is None:
+            return None
+        context = self._context(item, event)
+        db.insert("attempts", self._attempt_row(context))
+        rule_event = context.rule_event
+        state = {column: rule_event.get(column) for column in event_store.RULE_EVENT_STATE}
+        event_store.update_rule_event(db, rule_event["id"], state)
+        refresh_event(db, event, isoformat(context.started_at))
+        return context
+
+    def finish(self, context: AttemptContext, outcome: Outcome) -> AttemptSummary | None:
+        """Record the outcome of a claimed attempt (re-reading its rows: requests may have changed
+        them since the claim) and move the rule_event and event on."""
+        db = self.emulator.store
+        rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
+        event = event_store.get_event_any_org(db, context.rule_event["event_id"])
+        if rule_event is None or event is None:
+            return None
+        now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
+        event_store.update_attempt(db, context.attempt_id, self._outcome_columns(context, outcome, now_dt))
+        if outcome.request is not None:
+            event_store.insert_delivery(db, self._sink_row(context, outcome))
+        canceled = rule_event["status"] == "canceled"
+        next_due = self._transition(rule_event, context, outcome, now_dt)
+        logs.attempt_finished(context, rule_event, outcome, next_due)
+        if not canceled:
+            changes = {c: rule_event.get(c) for c in ("status", "due_at", "completed_at", "last_error")}
+            event_store.update_rule_event(db, rule_event["id"], changes)
+        refresh_event(db, event, isoformat(now_dt))
+        return self._summary(context, rule_event, outcome, next_due)
+
+    def recover(self) -> int:
+        """Record attempts a killed process left unfinished; returns how many."""
+        db = self.emulator.store
+        interrupted = event_store.unfinished_attempts(db)
+        now_dt = self.emulator.clock.now()
+        for attempt in interrupted:
+            with db.transaction():
+                rule_event = event_store.get_rule_event_by_id(db, attempt["rule_event_id"])
+                if rule_event is None:
+                    continue
+                context = AttemptContext(
+                    attempt_id=attempt["id"],
+                    attempt_number=attempt["attempt_number"],
+                    trigger=attempt["trigger"],
+                    rule_event=rule_event,
+                    event={},
+                    connection=None,
+                    rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
+                    started_at=min(parse_instant(attempt["started_at"]), now_dt),
+                )
+                self.finish(context, Outcome(OutcomeCode.INTERNAL_ERROR, INTERRUPTED))
+        return len(interrupted)
+
+    # -- the pieces ---------------------------------------------------------------------------
+    def prepare(self, context: AttemptContext) -> Outcome | webhook.WebhookRequest:
+        """Decide without network I/O; a bug must not wedge the queue (it fails the test)."""
+        try:
+            decided = prepare(self.emulator, context)
+        except Exception as exc:
+            self.emulator.capture("DISPATCHER", f"attempt {context.attempt_id}", exc)
+            return Outcome(OutcomeCode.INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
+        if isinstance(decided, webhook.WebhookRequest) and context.integration_type != "webhook":
+            return Outcome(OutcomeCode.INTERNAL_ERROR, "Internal error: unexpected request")
+        return decided
+
+    @staticmethod
+    def _attempt_row(context: AttemptContext) -> Row:
+        rule_event = context.rule_event
+        return {
+            "id": context.attempt_id,
+            "rule_event_id": rule_event["id"],
+            "event_id": rule_event["event_id"],
+            "rule_id": rule_event["rule_id"],
+            "attempt_number": context.attempt_number,
+            "trigger": context.trigger,
+            "started_at": isoformat(context.started_at),
+            "completed_at": None,
+            "duration_ms": None,
+            "outcome_code": None,
+            "http_status": None,
+            "message": None,
+            "request": None,
+            "response": None,
+        }
+
+    @staticmethod
+    def _outcome_columns(context: AttemptContext, outcome: Outcome, now_dt: datetime) -> Row:
+        return {
+            "completed_at": isoformat(now_dt),
+            "duration_ms": max(0, int((now_dt - context.started_at).total_seconds() * 1000)),
+            "outcome_code": outcome.code,
+            "http_status": outcome.http_status,
+            "message": outcome.message,
+            "request": encode_json(outcome.request),
+            "response": encode_json(_shallow(outcome.response) if outcome.response else None),
+        }
+
+    def _transition(
+        self, rule_event: Row, context: AttemptContext, outcome: Outcome, now_dt: datetime
+    ) -> str | None:
+        """The rule_event's new status after an attempt (applied to `rule_event`); returns the
+        next due time if any. A rule_event canceled while the attempt was in flight stays so."""
+        if rule_event["status"] == "canceled":
+            return None
+        now = isoformat(now_dt)
+        changes: dict[str, Any]
+        next_due: str | None = None
+        if outcome.ok:
+            changes = {"status": "completed", "completed_at": now, "due_at": None}
+        else:
+            due = self.policy.next_due(now_dt, context.attempt_number, outcome)
+            if due is None:
+                changes = {"status": "failed", "completed_at": now, "due_at": None}
+            else:
+                next_due = isoformat(due)
+                changes = {"status": "retrying", "due_at": next_due}
+            changes["last_error"] = f"{outcome.code}: {outcome.message or outcome.code}"
+        rule_event.update(changes)
+        return next_due
+
+    @staticmethod
+    def _sink_row(context: AttemptContext, outcome: Outcome) -> Row:
+        rule_event = context.rule_event
+        return {
+            "id": derived_id(context.attempt_id, "delivery"),
+            "attempt_id": context.attempt_id,
+            "rule_event_id": rule_event["id"],
+            "org_id": rule_event["org_id"],
+            "workspace_id": rule_event["workspace_id"],
+            "connection_id": rule_event["connection_id"],
+            "event_id": rule_event["event_id"],
+            "rule_id": rule_event["rule_id"],
+            "integration_type": rule_event["integration_type"],
+            "action": context.action,
+            "request": encode_json(outcome.request),
+            "created_at": isoformat(context.started_at),
+        }
+
+    @staticmethod
+    def _summary(
+        context: AttemptContext, rule_event: Row, outcome: Outcome, next_due: str | None
+    ) -> AttemptSummary:
+        return AttemptSummary(
+            attempt_id=context.attempt_id,
+            event_id=rule_event["event_id"],
+            rule_id=rule_event["rule_id"],
+            rule_event_id=rule_event["id"],
+            attempt_number=context.attempt_number,
+            outcome_code=outcome.code,
+            status=rule_event["status"],
+            started_at=isoformat(context.started_at),
+            next_due=next_due,
+            message=outcome.message,
+        )
+
+
+def derived_id(*parts: object) -> str:
+    """A stable UUID (v5) for an engine record, from the ids it belongs to.
+
+    The same value as `str(uuid.uuid5(ID_NAMESPACE, name))`, computed without UUID objects.
+    """
+    name = ":".join(str(part) for part in parts)
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
+
+def _shallow(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, without `asdict`'s deep copies (it is encoded at once)."""
+    return {name: getattr(value, name) for name in value.__dataclass_fields__}

@@ -1,0 +1,70 @@
+"""How the background delivery worker shares the event loop with requests (scheduling heuristics).
+
+A drain by the background worker starts with FIRST_SLICE_SECONDS of work (an event's attempts
+usually fit), then yields to the event loop. When requests arrived meanwhile (the server's request
+count moved; under another server than FastServer: the yield took longer than BUSY_YIELD_SECONDS),
+the worker leaves them the loop for BUSY_PAUSE_SECONDS and works SLICE_SECONDS at a time, so under
+a flood of requests deliveries take about a tenth of the time and catch up when it stops. A quiet
+yield doubles the slice (up to GROUP_SECONDS). A group of events waiting for its commit
+(services/group_commit.py) always goes first. Explicit drains (settle, clock moves) work
+EXPLICIT_SLICE_SECONDS at a time and yield between slices, so health probes and other requests
+are answered while they run.
+
+None of this changes which attempts run, in which order, or what they record: only when, in
+real time, they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from meshes_emulator.clock import monotonic
+
+FIRST_SLICE_SECONDS = 0.002
+SLICE_SECONDS = 0.00025
+BUSY_YIELD_SECONDS = 0.0001
+BUSY_PAUSE_SECONDS = 0.0025
+GROUP_SECONDS = 0.02  # the longest one slice lasts
+EXPLICIT_SLICE_SECONDS = 0.01  # settle and clock moves: work this long, then let requests in
+
+
+class Pacer:
+    """The slice budget of one drain and the signals it reads to decide the next one."""
+
+    def __init__(self, emulator: Any, background: bool) -> None:
+        self.emulator = emulator
+        self.background = background
+        self.budget = FIRST_SLICE_SECONDS if background else EXPLICIT_SLICE_SECONDS
+        self._received = -1
+
+    def requests_received(self) -> int:
+        count = self.emulator.requests_received
+        return -1 if count is None else int(count())
+
+    def requests_arrived(self, received: int, yielded_at: float) -> bool:
+        """Whether requests came in during the last slice and yield: the server's request count
+        moved (serving.FastServer), or else the yield took long enough for requests to have run."""
+        if received >= 0:
+            return self.requests_received() != received
+        return monotonic() - yielded_at > BUSY_YIELD_SECONDS
+
+    async def before_slice(self) -> None:
+        """Let a group of events waiting for its commit go first, then note the request count."""
+        if self.background:
+            commit = self.emulator.extensions.get("group_commit")
+            while commit is not None and commit.waiting():
+                await asyncio.sleep(0)
+        self._received = self.requests_received()
+
+    async def after_slice(self) -> None:
+        """Yield to the event loop; the background worker then adapts its next slice."""
+        began = monotonic()
+        await asyncio.sleep(0)
+        if not self.background:
+            return
+        if self.requests_arrived(self._received, began):
+            await asyncio.sleep(BUSY_PAUSE_SECONDS)
+            self.budget = SLICE_SECONDS
+        else:
+            self.budget = min(GROUP_SECONDS, self.budget * 2)
