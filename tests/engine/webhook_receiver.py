@@ -47,7 +47,8 @@ class Receiver:
                 with receiver._count:
                     receiver.busy += 1
                     receiver.most_busy = max(receiver.most_busy, receiver.busy)
-                    receiver.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                    seen = Received(self.command, self.path, dict(self.headers.items()), body)
+                    receiver.requests.append(seen)
                     receiver.arrived.set()
                     receiver._count.notify_all()
                 try:
