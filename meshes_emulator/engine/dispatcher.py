@@ -69,6 +69,7 @@ class Dispatcher:
         self._taken = 0  # delivery slots taken (webhooks claimed or in flight)
         self._reserved: list[str] = []  # slots taken by the batch being planned
         self._tasks: set[asyncio.Task[None]] = set()
+        self._active = 0  # webhooks being sent concurrently (a task ends a moment after)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
@@ -97,6 +98,7 @@ class Dispatcher:
             self._client = None
             self._explicit_waiting = 0
             self._tasks = set()
+            self._active = 0
             self._sending = {}
             self._taken = 0
         return loop
@@ -164,6 +166,7 @@ class Dispatcher:
                 await task
         self._worker = None
         self._tasks.clear()
+        self._active = 0
         self._sending.clear()
         self._taken = 0
         if self._client is not None:
@@ -323,6 +326,7 @@ class Dispatcher:
         """Send a webhook claimed by a batch in its own task (its slot is already taken)."""
         loop = self._bind()
         task = loop.create_task(self._deliver(claim, summary), name="meshes-webhook")
+        self._active += 1
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -337,6 +341,7 @@ class Dispatcher:
         except Exception as exc:  # recorded as a captured error; the attempt is recovered at restart
             self.emulator.capture("DISPATCHER", f"attempt {claim.context.attempt_id}", exc)
         finally:
+            self._active -= 1
             self._release(connection)
             if self._done is not None:
                 self._done.set()
@@ -345,7 +350,7 @@ class Dispatcher:
 
     async def _wait_for_webhooks(self) -> bool:
         """Wait until at least one webhook in flight finishes; False when none is in flight."""
-        if not self._tasks:
+        if not self._active:
             return False
         assert self._done is not None
         self._done.clear()
@@ -361,7 +366,7 @@ class Dispatcher:
         """Queue state for /_emulator/idle."""
         now = isoformat(self.emulator.clock.now())
         stats = event_store.queue_stats(self.emulator.store, now)
-        in_flight = len(self._tasks) + (1 if self.in_flight is not None else 0)
+        in_flight = self._active + (1 if self.in_flight is not None else 0)
         busy = in_flight or (self._lock is not None and self._lock.locked())
         return {
             "idle": not busy and stats["due_now"] == 0,

@@ -26,6 +26,10 @@ class Reply:
     drip: float | None = None  # send the body one byte every `drip` seconds
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a listen backlog for many deliveries at once (the default is 5)
+
+
 class Receiver:
     """Records every request; answers per path with a configured Reply (default 200)."""
 
@@ -81,7 +85,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
 
