@@ -320,6 +320,7 @@ def test_sigkill_with_many_webhooks_in_flight_recovers_each_once(tmp_path: Path)
                     rule = next(r for r in api.get(f"/events/{event['id']}").json()["rule_events"]
                                 if r["integration_type"] == "webhook")  # fmt: skip
                     page = api.get(f"/events/{event['id']}/rules/{rule['rule']}/attempts").json()
-                    runs = sorted((a["attempt_number"], a["outcome_code"], a["message"]) for a in page["records"])
+                    records = page["records"]
+                    runs = sorted((a["attempt_number"], a["outcome_code"], a["message"]) for a in records)
                     assert [run[:2] for run in runs] == [(1, "internal_error"), (2, "delivered")], runs
         assert len(receiver.on("/hook")) == 40
