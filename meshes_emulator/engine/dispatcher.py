@@ -82,6 +82,10 @@ class Dispatcher:
     def policy(self) -> RetryPolicy:
         return self.machine.policy
 
+    @policy.setter
+    def policy(self, policy: RetryPolicy) -> None:
+        self.machine.policy = policy
+
     @property
     def generation(self) -> int:
         return self.machine.generation
