@@ -3,12 +3,14 @@
 A drain by the background worker starts with FIRST_SLICE_SECONDS of work (an event's attempts
 usually fit), then yields to the event loop. When requests arrived meanwhile (the server's request
 count moved; under another server than FastServer: the yield took longer than BUSY_YIELD_SECONDS),
-the worker leaves them the loop for BUSY_PAUSE_SECONDS and works SLICE_SECONDS at a time, so under
-a flood of requests deliveries take about a tenth of the time and catch up when it stops. A quiet
-yield doubles the slice (up to GROUP_SECONDS). A group of events waiting for its commit
-(services/group_commit.py) always goes first. Explicit drains (settle, clock moves) work
-EXPLICIT_SLICE_SECONDS at a time and yield between slices, so health probes and other requests
-are answered while they run.
+the worker leaves them the loop until none is in flight any more (at most BUSY_PAUSE_SECONDS; with
+another server, always that long). Under a flood of requests some are always in flight: the worker
+then works SLICE_SECONDS at a time, so deliveries take about a tenth of the time and catch up when
+the flood stops; a trickle of requests (a health probe, a test's calls) costs the worker only the
+time those requests take. A quiet yield doubles the slice (up to GROUP_SECONDS). A group of
+events waiting for its commit (services/group_commit.py) always goes first. Explicit drains
+(settle, clock moves) work EXPLICIT_SLICE_SECONDS at a time and yield between slices, so health
+probes and other requests are answered while they run.
 
 None of this changes which attempts run, in which order, or what they record: only when, in
 real time, they run.
@@ -25,6 +27,7 @@ FIRST_SLICE_SECONDS = 0.002
 SLICE_SECONDS = 0.00025
 BUSY_YIELD_SECONDS = 0.0001
 BUSY_PAUSE_SECONDS = 0.0025
+IN_FLIGHT_POLL_SECONDS = 0.0001
 GROUP_SECONDS = 0.02  # the longest one slice lasts
 EXPLICIT_SLICE_SECONDS = 0.01  # settle and clock moves: work this long, then let requests in
 
@@ -63,8 +66,22 @@ class Pacer:
         await asyncio.sleep(0)
         if not self.background:
             return
-        if self.requests_arrived(self._received, began):
-            await asyncio.sleep(BUSY_PAUSE_SECONDS)
-            self.budget = SLICE_SECONDS
-        else:
+        if not self.requests_arrived(self._received, began):
             self.budget = min(GROUP_SECONDS, self.budget * 2)
+        elif await self._requests_finished():
+            self.budget = max(FIRST_SLICE_SECONDS, self.budget / 2)
+        else:  # a flood: requests first
+            self.budget = SLICE_SECONDS
+
+    async def _requests_finished(self) -> bool:
+        """Let the requests in flight finish, for at most BUSY_PAUSE_SECONDS; whether they did."""
+        in_flight = self.emulator.requests_in_flight
+        if in_flight is None:
+            await asyncio.sleep(BUSY_PAUSE_SECONDS)
+            return False
+        deadline = monotonic() + BUSY_PAUSE_SECONDS
+        while in_flight() > 0:
+            if monotonic() >= deadline:
+                return False
+            await asyncio.sleep(IN_FLIGHT_POLL_SECONDS)
+        return True
