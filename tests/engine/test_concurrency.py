@@ -27,7 +27,7 @@ def run(test: Callable[[Harness], Awaitable[None]], **settings: Any) -> None:
 
     async def main() -> None:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             harness = Harness(app, client)
             try:
                 await test(harness)
