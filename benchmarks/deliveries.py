@@ -79,7 +79,8 @@ def wait_until_done(server: Serve, limit: float = 600) -> float:
 
 def webhook_rule(server: Serve, url: str, event: str = EVENT) -> str:
     created = server.api("POST", "/connections", json={
-        "workspace": server.workspace, "type": "webhook", "name": url.rsplit("/", 1)[1] + "-" + event.replace(".", "-"),
+        "workspace": server.workspace, "type": "webhook",
+        "name": url.rsplit("/", 1)[1] + "-" + event.replace(".", "-"),
         "metadata": {"url": url}})
     connection: str = created["connection"]["id"]
     server.api("POST", "/rules", json={"workspace": server.workspace, "event": event,

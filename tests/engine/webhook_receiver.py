@@ -48,6 +48,9 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the sender died mid-request (a SIGKILL test): not received
+                    self.close_connection = True
+                    return
                 with receiver._count:
                     receiver.busy += 1
                     receiver.most_busy = max(receiver.most_busy, receiver.busy)
