@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Settings", "__version__", "create_app"]
+__all__ = ["MeshesTestCase", "Running", "Settings", "__version__", "create_app", "running"]
 
 from meshes_emulator.settings import Settings
+from meshes_emulator.testing import MeshesTestCase, Running, running
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

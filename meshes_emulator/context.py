@@ -26,6 +26,7 @@ class CapturedError:
     path: str
     error: str
     traceback: str
+    exception: BaseException | None = None  # the exception itself (in-process fixtures chain it)
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Emulator:
 
     def capture(self, method: str, path: str, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(exc))
-        self.errors.append(CapturedError(method, path, repr(exc), text))
+        self.errors.append(CapturedError(method, path, repr(exc), text, exc))
 
     async def run_due_work(self) -> None:
         """Let the engine run whatever is due at the current clock time."""

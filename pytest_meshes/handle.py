@@ -8,12 +8,19 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Generator
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
 
+from meshes_emulator.clock import isoformat, parse_instant
+from meshes_emulator.embedded import Credentials, ResetOptions
 from pytest_meshes.toolkit import Toolkit
+
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
+    from meshes_emulator.embedded import Door
 
 
 def mint_token(access_key: str, secret_key: str, org_id: str, *, lifetime: int = 30,
@@ -59,42 +66,66 @@ def _client(**kwargs: Any) -> httpx.Client:
 
 
 # A way to send one request to an emulator running in this process without a socket:
-# (method, path, body, headers) -> (status, body). See pytest_meshes/server.py ServerThread.request.
+# (method, path, body, headers) -> (status, body). See meshes_emulator/embedded.py ServerThread.request.
 LocalRequest = Callable[[str, str, bytes, dict[str, str]], tuple[int, bytes]]
+
+
+class ServerSideError(AssertionError):
+    """The emulator raised unexpected exceptions while the test ran; the first one is chained
+    (`raise ... from`) when the emulator runs in this process, so its traceback is reported."""
 
 
 class MeshesServer(Toolkit):
     """A running emulator: base URL, the default organization's credentials, and helpers
     (faults, virtual time and delivery assertions come from `Toolkit`, toolkit.py).
 
-    `local`: when the emulator runs in this process, admin calls go straight to the app on its
-    event loop (same routes and answers, no HTTP round trip); the pytest fixture sets it.
+    `door`: when the emulator runs in this process (`meshes_emulator.running`, the pytest
+    fixture), resets, credentials and the error check are typed calls on the server's loop and
+    admin calls go straight to the app (same routes and answers, no HTTP round trip);
+    `emulator` is then the running `Emulator` itself.
     """
 
     def __init__(self, url: str, app: Any = None, admin_token: str | None = None,
-                 local: LocalRequest | None = None) -> None:
+                 local: LocalRequest | None = None, door: Door | None = None) -> None:
         self.url = url.rstrip("/")
         self.api_url = self.url + "/api/v1"
         self.app = app
-        self.local = local
+        self.door = door
+        self.emulator: Emulator | None = door.emulator if door is not None else (
+            app.state.emulator if app is not None else None)
+        self.local = local if local is not None or door is None else door.thread.request
         # An exposed emulator (serve --host 0.0.0.0) wants its admin token on /_emulator/*.
         token = admin_token or os.environ.get("MESHES_EMULATOR_ADMIN_TOKEN")
         self._admin_headers = {"X-Meshes-Emulator-Token": token} if token else {}
-        self._admin = _client(base_url=self.url, timeout=30, headers=self._admin_headers)
+        self._admin_client: httpx.Client | None = None
         self.refresh_credentials()
+
+    @property
+    def _admin(self) -> httpx.Client:
+        """The HTTP client for admin calls, built on first use (in-process calls need none)."""
+        if self._admin_client is None:
+            self._admin_client = _client(base_url=self.url, timeout=30, headers=self._admin_headers)
+        return self._admin_client
 
     # -- credentials ----------------------------------------------------------------------
     def refresh_credentials(self) -> None:
         """Read the default organization's credentials from the running emulator."""
+        if self.door is not None:
+            self._use(self.door.credentials())
+            return
         data = self.admin("GET", "/credentials")
         org = data["organizations"][0]
         key = org["machine_keys"][0]
-        self.org_id: str = org["org_id"]
-        self.access_key: str = key["access_key"]
-        self.secret_key: str = key["secret_key"]
         workspace = org["workspaces"][0] if org["workspaces"] else {}
-        self.workspace_id: str | None = workspace.get("id")
-        self.publishable_key: str | None = workspace.get("publishable_key")
+        self._use(Credentials(org["org_id"], key["access_key"], key["secret_key"],
+                              workspace.get("id"), workspace.get("publishable_key")))
+
+    def _use(self, credentials: Credentials) -> None:
+        self.org_id: str = credentials.org_id
+        self.access_key: str = credentials.access_key
+        self.secret_key: str = credentials.secret_key
+        self.workspace_id: str | None = credentials.workspace_id
+        self.publishable_key: str | None = credentials.publishable_key
 
     def _after_restore(self) -> None:
         self.refresh_credentials()
@@ -146,17 +177,30 @@ class MeshesServer(Toolkit):
             raise AssertionError(f"{method} /_emulator{path} -> {status}: {text}")
         return json_module.loads(content) if content else None
 
-    def reset(self, *, seed: int | None = None, start: str | None = None,
-              fixtures: list[str] | None = None, strict: bool | None = None) -> None:
+    def reset(self, *, seed: int | None = None, start: str | datetime | None = None,
+              fixtures: list[str] | tuple[str, ...] | None = None, clock: str | None = None,
+              strict: bool | None = None) -> None:
+        """Back to the bootstrap state (seed, manual clock start, seed files, clock mode, strict
+        mode: None keeps it), with the credentials after it: in-process one typed call, else one
+        admin call and one read."""
+        if self.door is not None:
+            instant = parse_instant(start) if isinstance(start, str) else start
+            options = ResetOptions(seed=seed, clock=clock, start=instant,
+                                   fixtures=None if fixtures is None else tuple(fixtures),
+                                   strict=strict)
+            self._use(self.door.reset(options))
+            return
         body: dict[str, Any] = {}
         if strict is not None:
             body["strict"] = strict
         if seed is not None:
             body["seed"] = seed
         if start is not None:
-            body["start"] = start
+            body["start"] = start if isinstance(start, str) else isoformat(start)
         if fixtures is not None:
-            body["fixtures"] = fixtures
+            body["fixtures"] = list(fixtures)
+        if clock is not None:
+            body["clock"] = clock
         self.admin("POST", "/reset", body)
         self.refresh_credentials()
 
@@ -178,20 +222,39 @@ class MeshesServer(Toolkit):
         return result
 
     def server_errors(self) -> list[dict[str, Any]]:
-        """Unexpected exceptions the server raised since the last reset."""
+        """Unexpected exceptions the server raised since the last reset (method, path, error,
+        traceback)."""
+        if self.door is not None:
+            return [{"method": e.method, "path": e.path, "error": e.error,
+                     "traceback": e.traceback} for e in self.door.errors()]
         result: list[dict[str, Any]] = self.admin("GET", "/errors")
         return result
 
     def check(self, since: int = 0) -> None:
         """Fail when the emulator raised an unexpected exception during the test (the errors
-        after the first `since` ones: a server that is not reset keeps older ones)."""
-        errors = self.server_errors()[since:]
-        if errors:
-            details = "\n".join(f"{e['method']} {e['path']}: {e['error']}" for e in errors)
-            raise AssertionError(f"the meshes emulator raised server-side errors:\n{details}")
+        after the first `since` ones: a server that is not reset keeps older ones): the message
+        lists them with the server's traceback; in-process, the first exception is chained."""
+        __tracebackhide__ = True
+        captured = self.door.errors()[since:] if self.door is not None else None
+        if captured == []:
+            return
+        errors = self.server_errors()[since:] if captured is None else [
+            {"method": e.method, "path": e.path, "error": e.error, "traceback": e.traceback}
+            for e in captured]
+        if not errors:
+            return
+        lines = ["the meshes emulator raised server-side errors:"]
+        for error in errors:
+            lines.append(f"{error['method']} {error['path']}: {error['error']}")
+            if error.get("traceback"):
+                lines.append("  server traceback:\n    "
+                             + error["traceback"].rstrip().replace("\n", "\n    "))
+        cause = captured[0].exception if captured else None
+        raise ServerSideError("\n".join(lines)) from cause
 
     def close(self) -> None:
-        self._admin.close()
+        if self._admin_client is not None:
+            self._admin_client.close()
 
     def __repr__(self) -> str:
         return f"<MeshesServer {self.url} org={self.org_id}>"

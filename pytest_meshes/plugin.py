@@ -1,17 +1,26 @@
 """pytest11 entry point `meshes`: options, ini keys, the `meshes` marker and the fixtures.
 
-Disable with `-p no:meshes`. Nothing heavy is imported here: the emulator loads only when a
-test asks for `meshes_server`.
+Disable with `-p no:meshes`. Nothing heavy is imported here: the emulator loads, in a
+background thread, once collection finds a test that asks for `meshes_server`.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_meshes.fixtures import meshes_server, meshes_server_process, wipes_attached_server
+from pytest_meshes.fixtures import (
+    meshes_server,
+    meshes_server_process,
+    meshes_settings,
+    start_early,
+    stop_early,
+    wipes_attached_server,
+)
 from pytest_meshes.webhooks import meshes_webhook_receiver
 
-__all__ = ["meshes_server", "meshes_server_process", "meshes_webhook_receiver"]
+__all__ = ["meshes_server", "meshes_server_process", "meshes_settings", "meshes_webhook_receiver"]
+
+_USERS = ("meshes_server", "meshes_server_process")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,3 +64,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "meshes(fixture=None, seed=0, clock='manual', start=None, snapshot=None, strict=None): "
         "per-test emulator options (snapshot: restore that snapshot instead of resetting)",
     )
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """The first collected test that needs the emulator starts it, in the background (each
+    xdist worker collects, so each starts its own)."""
+    names = getattr(item, "fixturenames", ())
+    if any(name in names for name in _USERS):
+        start_early(item.config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stop_early(config)

@@ -121,8 +121,8 @@ async def set_clock(request: Request) -> Response:
 
 async def captured_errors(request: Request) -> Response:
     emulator = emulator_of(request)
-    return json_response([{"method": e.method, "path": e.path, "error": e.error}
-                          for e in emulator.errors])
+    return json_response([{"method": e.method, "path": e.path, "error": e.error,
+                           "traceback": e.traceback} for e in emulator.errors])
 
 
 async def warnings(request: Request) -> Response:

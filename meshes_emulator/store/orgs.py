@@ -30,6 +30,18 @@ def list_orgs_with_keys(store: Store) -> list[Row]:
     )
 
 
+def first_credentials(store: Store) -> Row | None:
+    """The first organization's first machine key, first workspace and its publishable key
+    (what a test uses by default), in one query."""
+    return store.one(
+        "SELECT o.id AS org_id, k.access_key, k.secret_key, w.id AS workspace_id, "
+        "(SELECT p.public_key FROM publishable_keys p WHERE p.workspace_id = w.id) AS public_key "
+        "FROM (SELECT id FROM orgs ORDER BY rowid LIMIT 1) o "
+        "LEFT JOIN machine_keys k ON k.rowid = (SELECT min(rowid) FROM machine_keys WHERE org_id = o.id) "
+        "LEFT JOIN workspaces w ON w.rowid = (SELECT min(rowid) FROM workspaces WHERE org_id = o.id)"
+    )
+
+
 def get_meta(store: Store, key: str) -> str | None:
     row = store.one("SELECT value FROM meta WHERE key = ?", [key])
     return None if row is None else row["value"]

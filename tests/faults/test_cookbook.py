@@ -23,22 +23,42 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", COOKBOOK.read_text(), re.S)
 
 
+def is_pytest_file(block: str) -> bool:
+    return re.fullmatch(r"# (conftest|test_\w+)\.py", block.splitlines()[0]) is not None
+
+
 def test_every_python_block_is_a_named_file() -> None:
     names = [block.splitlines()[0] for block in blocks("python")]
     assert names[0] == "# conftest.py"
-    assert all(re.fullmatch(r"# (conftest|test_\w+)\.py", name) for name in names), names
+    assert all(re.fullmatch(r"# \w+\.py", name) for name in names), names
     assert len(set(names)) == len(names)
 
 
 def test_python_recipes_pass(pytester: pytest.Pytester) -> None:
     expected = 0
-    for block in blocks("python"):
+    for block in filter(is_pytest_file, blocks("python")):
         name = block.splitlines()[0][2:]
         pytester.makepyfile(**{name[:-3]: block})
         expected += len(re.findall(r"^def test_", block, re.M))
     assert expected >= 6
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=expected)
+
+
+def test_python_scripts_run(tmp_path: Path) -> None:
+    """The blocks that are not pytest files (plain scripts, unittest) run with python."""
+    scripts = [block for block in blocks("python") if not is_pytest_file(block)]
+    assert len(scripts) >= 3
+    for block in scripts:
+        name = block.splitlines()[0][2:]
+        (tmp_path / name).write_text(block)
+        result = subprocess.run([sys.executable, name], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=120, check=False)
+        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+        if "unittest" in name:
+            assert re.search(r"Ran [2-9] tests", result.stderr) and "OK" in result.stderr, result.stderr
+        else:
+            assert result.stdout.strip(), name
 
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("jq") is None,

@@ -157,3 +157,85 @@ def test_parallel_workers_each_get_their_own_server(pytester: pytest.Pytester) -
     )
     result = _run(pytester, "-n", "2")
     result.assert_outcomes(passed=6)
+
+
+def test_server_traceback_is_in_the_failing_test_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_crash(meshes_server, monkeypatch):
+            from meshes_emulator.services import workspaces
+
+            def explode_on_the_server(*args):
+                raise RuntimeError("kaboom")
+
+            monkeypatch.setattr(workspaces, "list_page", explode_on_the_server)
+            with meshes_server.client() as client:
+                assert client.get("/workspaces").status_code == 500
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([  # the exception itself, chained, then its server traceback
+        "*def explode_on_the_server(*args):", "*RuntimeError",
+        "*The above exception was the direct cause of the following exception*",
+        "E   *ServerSideError: the meshes emulator raised server-side errors:",
+        "E*GET /api/v1/workspaces: RuntimeError('kaboom')", "E*server traceback:",
+        "*meshes_emulator/api/workspaces.py*", "*in explode_on_the_server", "E*RuntimeError: kaboom"])
+
+
+def test_meshes_settings_can_be_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def meshes_settings(meshes_settings):
+            return {**meshes_settings, "seed": 5, "org_id": "3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a5b"}
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_settings(meshes_server):
+            assert meshes_server.org_id == "3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a5b"
+            assert meshes_server.emulator.ids.seed == 5
+        """
+    )
+    _run(pytester).assert_outcomes(passed=1)
+
+
+def test_start_up_failure_is_chained(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def meshes_settings(meshes_settings):
+            return {**meshes_settings, "fixtures": ["missing-seed-file.yaml"]}
+        """
+    )
+    pytester.makepyfile("def test_x(meshes_server):\n    pass\n")
+    result = _run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*missing-seed-file.yaml*",
+                                 "*The above exception was the direct cause*",
+                                 "*StartupError: meshes emulator failed to start*"])
+
+
+def test_emulator_starts_during_collection(pytester: pytest.Pytester) -> None:
+    """A test that needs the emulator makes collection start it in the background: it is
+    starting (or up) before any test runs; a session without such a test starts nothing."""
+    pytester.makepyfile(
+        test_a="""
+        import threading
+
+        def running():
+            return [t.name for t in threading.enumerate() if t.name.startswith("meshes-emulator")]
+
+        def test_first_without_fixture(request):
+            wanted = any("meshes_server" in item.fixturenames for item in request.session.items)
+            assert bool(running()) == wanted
+        """,
+        test_b="def test_second(meshes_server):\n    assert meshes_server.org_id\n",
+    )
+    _run(pytester).assert_outcomes(passed=2)
+    _run(pytester, "test_a.py").assert_outcomes(passed=1)
