@@ -9,12 +9,16 @@
   its first answer, against a new process that only imports the modules the first one ended up
   loading that are not the emulator's own (its dependencies and the standard library): the
   emulator's own import and start-up cost is the difference;
-* reset: POST /_emulator/reset as the fixture sends it before every test (in-process: straight
-  to the app on its loop, no socket) on an empty database and on one holding 10,000 events (with
-  30,000 rule_events), and the same over HTTP (keep-alive http.client) for comparison; then the
-  fixture's whole per-test work (reset, credentials, error check);
-* suite: a generated 500-test file run by pytest in a subprocess, each test taking
-  `meshes_server`, against the same file whose tests take no fixture.
+* reset: POST /_emulator/reset handed to the app on its loop (no socket) on an empty database
+  file and on one holding 10,000 events (with 30,000 rule_events), and the same over HTTP
+  (keep-alive http.client) for comparison; then the fixture's whole per-test work (one typed
+  reset + credentials call on the loop, the error check read in place) on that file and on the
+  emulator the fixture starts (`meshes_emulator.running()`, in memory);
+* suite: a generated 500-test file run by pytest in a subprocess three ways, interleaved: tests
+  taking no fixture, pytest-httpserver's `httpserver`, and `meshes_server`; each test's whole
+  protocol is timed inside pytest (median of tests 2..N), and the first test's setup (for
+  `meshes_server`, the wait for the emulator started in the background at collection); the
+  per-test ratio meshes_server / httpserver is printed, and the whole runs' wall times.
 """
 
 from __future__ import annotations
@@ -165,9 +169,11 @@ def resets(directory: str, repeat: int) -> None:
     thread = ServerThread(app)
     thread.start()
     try:
+        from meshes_emulator.embedded import Door
+
+        handle = MeshesServer(thread.url, app=app, door=Door(app.state.emulator, thread))
+    except ImportError:  # a checkout from before the typed door
         handle = MeshesServer(thread.url, app=app, local=thread.request)
-    except (TypeError, AttributeError):  # a checkout from before the in-process admin path
-        handle = MeshesServer(thread.url, app=app)
     body = {"seed": 0, "clock": "manual", "start": None, "fixtures": []}
     connection = http.client.HTTPConnection("127.0.0.1", thread.port)
 
@@ -212,20 +218,41 @@ def resets(directory: str, repeat: int) -> None:
         target = ("   target <= 5 ms" if events else "   target <= 1 ms") if "reset" in name else ""
         print(summary(name, samples) + target)
 
-    def per_test() -> None:  # what the meshes_server fixture does around every test
-        handle.admin("POST", "/reset", body)
-        handle.refresh_credentials()
-        handle.check()
-
     samples = []
     for _ in range(repeat * 10):
         began = time.perf_counter()
-        per_test()
+        fixture_work(handle, body)
         samples.append((time.perf_counter() - began) * 1000)
-    print(summary("fixture per test: reset + credentials + error check", samples))
+    print(summary("fixture per test on this file database", samples))
+    per_test_as_the_fixture(repeat, body)
     connection.close()
     handle.close()
     thread.stop()
+
+
+def fixture_work(handle: MeshesServer, body: dict[str, object]) -> None:
+    """What the meshes_server fixture does around every test."""
+    if getattr(handle, "door", None) is not None:  # one typed call on the loop, errors in place
+        handle.reset(seed=0, clock="manual", start=None, fixtures=())
+    else:  # a checkout from before the typed door
+        handle.admin("POST", "/reset", body)
+        handle.refresh_credentials()
+    handle.check()
+
+
+def per_test_as_the_fixture(repeat: int, body: dict[str, object]) -> None:
+    """The fixture's per-test work on the emulator it starts (`running()`: in-memory database)."""
+    import meshes_emulator
+
+    if not hasattr(meshes_emulator, "running"):
+        return
+    with meshes_emulator.running() as handle:
+        samples = []
+        for _ in range(repeat * 10):
+            began = time.perf_counter()
+            fixture_work(handle, body)
+            samples.append((time.perf_counter() - began) * 1000)
+    print(summary("fixture per test: reset + credentials + error check", samples))
 
 
 SUITE = """
@@ -236,33 +263,85 @@ def test_one({fixture}n):
     assert n >= 0
 """
 
+# Times every test's whole protocol (setup, call, teardown, report) and the first test's setup,
+# inside the pytest process; written as JSON where FIXTURE_BENCH_OUT says.
+TIMING_CONFTEST = """
+import json, os, time
+import pytest
+
+durations, setups = [], []
+began_session = time.perf_counter()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    began = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        durations.append(time.perf_counter() - began)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    began = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        setups.append(time.perf_counter() - began)
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["FIXTURE_BENCH_OUT"], "w") as out:
+        json.dump({"tests": durations, "setups": setups}, out)
+"""
+
+VARIANTS = {"none": "", "httpserver": "httpserver, ", "meshes_server": "meshes_server, "}
+
 
 def suite(directory: str, count: int, repeat: int) -> None:
+    """Each variant's suite in its own pytest process, interleaved round by round: per-test
+    cost (median of tests 2..N), the first test's setup, and the whole run's wall time."""
     root = Path(directory) / "suite"
     root.mkdir()
     (root / "pytest.ini").write_text("[pytest]\n")
-    (root / "test_with.py").write_text(textwrap.dedent(SUITE.format(count=count,
-                                                                    fixture="meshes_server, ")))
-    (root / "test_without.py").write_text(textwrap.dedent(SUITE.format(count=count, fixture="")))
+    (root / "conftest.py").write_text(TIMING_CONFTEST)
+    for name, fixture in VARIANTS.items():
+        (root / f"test_{name}.py").write_text(textwrap.dedent(SUITE.format(count=count,
+                                                                          fixture=fixture)))
 
-    def run(name: str) -> float:
+    def run(name: str) -> tuple[float, float, float]:
+        out = root / f"{name}.json"
         began = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                 name], cwd=root, capture_output=True, text=True, check=False,
-                                env=child_env())
+                                 f"test_{name}.py"], cwd=root, capture_output=True, text=True,
+                                check=False, env=child_env(FIXTURE_BENCH_OUT=str(out)))
         elapsed = time.perf_counter() - began
         if result.returncode != 0 or f"{count} passed" not in result.stdout:
             raise SystemExit(f"suite failed:\n{result.stdout}\n{result.stderr}")
-        return elapsed
+        timing = json.loads(out.read_text())
+        return median(timing["tests"][1:]) * 1000, timing["setups"][0] * 1000, elapsed
 
-    with_fixture, without = [], []
+    per_test: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    first: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(repeat):
-        without.append(run("test_without.py"))
-        with_fixture.append(run("test_with.py"))
-    print(summary(f"pytest, {count} tests without the fixture", without, "s"))
-    print(summary(f"pytest, {count} tests taking meshes_server", with_fixture, "s"))
-    overhead = median(with_fixture) - median(without)
-    print(f"    overhead of the fixture {overhead:.2f} s ({overhead / count * 1000:.2f} ms a test,"
+        for name in VARIANTS:
+            test_ms, first_ms, elapsed = run(name)
+            per_test[name].append(test_ms)
+            first[name].append(first_ms)
+            wall[name].append(elapsed)
+    for name in VARIANTS:
+        print(summary(f"pytest, one of {count} tests, {name}", per_test[name]))
+    print(ratio_line("per test: meshes_server / httpserver", median(per_test["meshes_server"]),
+                     median(per_test["httpserver"]), "<= 1.5 (moonshot 1.0)"))
+    for name in ("httpserver", "meshes_server"):
+        target = "   target <= 150 ms" if name == "meshes_server" else ""
+        print(summary(f"first test's setup, {name}", first[name]) + target)
+    for name in VARIANTS:
+        print(summary(f"pytest, {count} tests, {name}: whole run", wall[name], "s"))
+    overhead = median(wall["meshes_server"]) - median(wall["none"])
+    print(f"    overhead of meshes_server {overhead:.2f} s ({overhead / count * 1000:.2f} ms a test,"
           f" session start included)   target <= 2 s")
 
 

@@ -133,3 +133,34 @@ def test_a_rolled_back_update_leaves_no_rendered_record_behind(tmp_path: Path) -
     answer, scratch = run_async(run())
     assert answer == scratch
     assert orjson.loads(answer)["records"][0]["status"] == "completed"
+
+
+def test_kept_records_take_about_their_json_size(tmp_path: Path) -> None:
+    """What the record cache allocates (tracemalloc: keys, values, the dict) stays within 1.5x
+    the JSON it keeps (orjson's own bytes would keep its ~4 KiB working buffer each)."""
+    import tracemalloc
+
+    app = _app(tmp_path)
+    emulator = app.state.emulator
+
+    async def fill() -> None:
+        async with _client(app) as client:
+            batch = [{"event": "user.signup", "payload": {"email": f"user{n}@example.com", "n": n}}
+                     for n in range(100)]
+            created = await client.post("/events/bulk", headers=KEY, json=batch)
+            assert created.status_code == 201, created.text
+
+    run_async(fill())
+    page = PageRequest(limit=100, after=None)
+    events.list_page_json(emulator, DEFAULT_ORG_ID, page)  # statements prepared and cached
+    emulator.store.cache.clear()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        events.list_page_json(emulator, DEFAULT_ORG_ID, page)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    kept = emulator.store.cache[event_store.RENDERED_CACHE]
+    assert len(kept) == 100
+    assert held <= 1.5 * sum(len(record) for record in kept.values())
