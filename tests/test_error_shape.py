@@ -62,7 +62,7 @@ def test_non_utf8_body(api: httpx.Client) -> None:
 
 
 def test_oversized_body(api: httpx.Client, meshes_server: MeshesServer) -> None:
-    limit = meshes_server.app.state.emulator.settings.max_body_bytes
+    limit = meshes_server.emulator.settings.max_body_bytes
     response = api.post("/workspaces", content=b" " * (limit + 1),
                         headers={"content-type": "application/json"})
     assert_error(response, 413, "PayloadTooLarge")

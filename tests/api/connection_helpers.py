@@ -84,7 +84,7 @@ def other_org_client(meshes_server: MeshesServer) -> tuple[httpx.Client, str]:
 
 def insert_rule(meshes_server: MeshesServer, connection: dict[str, Any]) -> str:
     """A rule row pointing at the connection, written straight to the store."""
-    emulator = meshes_server.app.state.emulator
+    emulator = meshes_server.emulator
     now = isoformat(emulator.clock.now())
     rule_id = emulator.ids.uuid()
     with emulator.store.transaction():
@@ -109,7 +109,7 @@ def insert_rule(meshes_server: MeshesServer, connection: dict[str, Any]) -> str:
 
 
 def rule_exists(meshes_server: MeshesServer, rule_id: str) -> bool:
-    store = meshes_server.app.state.emulator.store
+    store = meshes_server.emulator.store
     return store.one("SELECT id FROM rules WHERE id = ?", [rule_id]) is not None
 
 

@@ -107,7 +107,7 @@ def test_no_secret_in_any_response_or_log(
 def test_the_store_keeps_the_real_secrets(api: httpx.Client, meshes_server: MeshesServer) -> None:
     """The mask is only on the way out: deliveries need the real values."""
     connection = create(api, meshes_server.workspace_id or "", "webhook")
-    store = meshes_server.app.state.emulator.store
+    store = meshes_server.emulator.store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [connection["id"]])
     assert "wh-s3cr3t-bearer" in row["metadata"]
     assert "wh-s3cr3t-signing" in row["metadata"]

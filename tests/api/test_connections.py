@@ -309,7 +309,7 @@ def test_update_replaces_name_and_metadata(api: httpx.Client, meshes_server: Mes
     assert updated["created_at"] == created["created_at"]
     assert updated["type"] == "activecampaign"
     assert api.get(f"/connections/{created['id']}").json() == updated
-    store = meshes_server.app.state.emulator.store
+    store = meshes_server.emulator.store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
     assert '"new-key"' in row["metadata"]
 
@@ -319,7 +319,7 @@ def test_update_keeps_a_secret_sent_back_masked(
 ) -> None:
     created = create(api, meshes_server.workspace_id or "", "sendgrid")
     api.put(f"/connections/{created['id']}", json={"name": "SG", "metadata": created["metadata"]})
-    store = meshes_server.app.state.emulator.store
+    store = meshes_server.emulator.store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
     assert "SG.s3cr3t.key" in row["metadata"]
 

@@ -57,9 +57,9 @@ def attempts(api: httpx.Client, event_id: str, rule_id: str) -> list[dict[str, A
 
 
 def emulator_of(meshes_server: MeshesServer) -> Any:
-    if meshes_server.app is None:
+    if meshes_server.emulator is None:
         pytest.skip("needs the in-process emulator")
-    return meshes_server.app.state.emulator
+    return meshes_server.emulator
 
 
 # -- the end-to-end scenario ---------------------------------------------------------

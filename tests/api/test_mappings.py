@@ -178,5 +178,5 @@ def test_mapping_goes_with_its_connection(
 ) -> None:
     api.put(path_of(hubspot), json={"schema": SCHEMA})
     api.delete(f"/connections/{hubspot['id']}")
-    store = meshes_server.app.state.emulator.store
+    store = meshes_server.emulator.store
     assert store.one("SELECT 1 AS x FROM mappings WHERE connection_id = ?", [hubspot["id"]]) is None

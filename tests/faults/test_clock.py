@@ -69,7 +69,7 @@ def test_setting_the_clock_also_steps(
 def test_work_written_without_a_request_runs_when_the_clock_moves(
     api: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
-    emulator = meshes_server.app.state.emulator if meshes_server.app else None
+    emulator = meshes_server.emulator
     if emulator is None:
         pytest.skip("needs the in-process emulator")
     # An event written without a request (as a seed file does) does not kick the dispatcher.

@@ -52,8 +52,8 @@ def scenario(meshes_server: MeshesServer, receiver: Receiver, seed: int) -> dict
 
 
 def dump(meshes_server: MeshesServer) -> dict[str, Any]:
-    assert meshes_server.app is not None
-    store = meshes_server.app.state.emulator.store
+    assert meshes_server.emulator is not None
+    store = meshes_server.emulator.store
     result: dict[str, Any] = {}
     for table in TABLES:
         rows = store.all(f"SELECT * FROM {table} ORDER BY rowid")
@@ -68,7 +68,7 @@ def dump(meshes_server: MeshesServer) -> dict[str, Any]:
 
 
 def test_same_seed_same_everything(meshes_server: MeshesServer, receiver: Receiver) -> None:
-    if meshes_server.app is None:
+    if meshes_server.emulator is None:
         pytest.skip("compares database dumps of the in-process emulator")
     first = scenario(meshes_server, receiver, seed=1234)
     second = scenario(meshes_server, receiver, seed=1234)

@@ -112,8 +112,8 @@ def test_a_remembered_token_still_expires(meshes_server: MeshesServer) -> None:
     from meshes_emulator.clock import wall_clock
     from meshes_emulator.errors import Unauthorized
 
-    assert meshes_server.app is not None
-    emulator = meshes_server.app.state.emulator
+    assert meshes_server.emulator is not None
+    emulator = meshes_server.emulator
     token = meshes_server.token(lifetime=30)
     headers = {"authorization": f"Bearer {token}"}
     principal = auth.authenticate(emulator, headers, auth.MACHINE)

@@ -125,5 +125,5 @@ def test_fuzz_every_operation(case: schemathesis.Case, fuzz_target: MeshesServer
     else:
         case.validate_response(response, checks=CHECKS)
         assert_declared_status(case, response.status_code)
-    assert fuzz_target.app.state.emulator.errors == [], [
-        e.error for e in fuzz_target.app.state.emulator.errors]
+    assert fuzz_target.emulator.errors == [], [
+        e.error for e in fuzz_target.emulator.errors]

@@ -89,7 +89,7 @@ def build(server: MeshesServer, api: httpx.Client) -> dict[str, str]:
 
 def digest(server: MeshesServer) -> str:
     """A fingerprint of every row of every table (the database state, for 'nothing written')."""
-    store = server.app.state.emulator.store
+    store = server.emulator.store
     hasher = hashlib.sha256()
     for table in TABLES_IN_DELETE_ORDER:
         rows = store.all(f"SELECT * FROM {table} ORDER BY rowid")
@@ -98,7 +98,7 @@ def digest(server: MeshesServer) -> str:
 
 
 def table_names(server: MeshesServer) -> set[str]:
-    store = server.app.state.emulator.store
+    store = server.emulator.store
     return {r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
