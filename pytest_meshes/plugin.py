@@ -68,10 +68,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     """The first collected test that needs the emulator starts it, in the background (each
-    xdist worker collects, so each starts its own)."""
+    xdist worker collects, so each starts its own), unless a conftest overrides
+    `meshes_settings` (its value is known only when the fixture runs)."""
     names = getattr(item, "fixturenames", ())
-    if any(name in names for name in _USERS):
+    if any(name in names for name in _USERS) and not _settings_overridden(item):
         start_early(item.config)
+
+
+def _settings_overridden(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = getattr(info, "name2fixturedefs", {}).get("meshes_settings", ())
+    if not definitions:
+        return False
+    function = getattr(definitions[-1], "func", None)
+    return getattr(function, "__module__", "pytest_meshes.fixtures") != "pytest_meshes.fixtures"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

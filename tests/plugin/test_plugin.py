@@ -239,3 +239,20 @@ def test_emulator_starts_during_collection(pytester: pytest.Pytester) -> None:
     )
     _run(pytester).assert_outcomes(passed=2)
     _run(pytester, "test_a.py").assert_outcomes(passed=1)
+
+
+def test_no_early_start_when_meshes_settings_is_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest, threading
+
+        @pytest.fixture(scope="session")
+        def meshes_settings(meshes_settings):
+            return {**meshes_settings, "seed": 4}
+
+        def pytest_runtest_setup(item):  # before the fixtures: nothing started yet
+            assert not [t for t in threading.enumerate() if t.name.startswith("meshes-emulator")]
+        """
+    )
+    pytester.makepyfile("def test_x(meshes_server):\n    assert meshes_server.emulator.ids.seed == 4\n")
+    _run(pytester).assert_outcomes(passed=1)
