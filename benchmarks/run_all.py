@@ -31,6 +31,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "growth": ([], ["--rounds", "1", "--duration", "1", "--large", "100000"]),
     "fixture": ([], ["--repeat", "10", "--cold", "3", "--suite-runs", "1"]),
     "snapshots": ([], ["--rounds", "3", "--connections", "100", "--events", "1000"]),
+    "memory": ([], ["--events", "20000"]),
+    "tail": ([], ["--rounds", "1", "--duration", "1"]),
 }
 
 
