@@ -159,14 +159,14 @@ def update(emulator: Emulator, org_id: str, connection_id: str, body: Connection
 
 
 def delete(emulator: Emulator, org_id: str, connection_id: str, force: bool) -> Row:
-    """Delete; 409 while rules use it unless `force` (then its rules are deleted too)."""
+    """Delete with its rules; 409 while active rules use it, unless `force`."""
     with emulator.store.transaction():
         current = get(emulator, org_id, connection_id)
-        rules = store.count_rules(emulator.store, connection_id)
-        if rules and not force:
+        active = store.count_rules(emulator.store, connection_id, active_only=True)
+        if active and not force:
             raise Conflict(
                 "Connection has active rules",
-                detail=f"{rules} rule(s) use this connection; "
+                detail=f"{active} active rule(s) use this connection; "
                 "send {\"force_delete\": true} to delete them with it",
             )
         store.delete_rules(emulator.store, connection_id)
@@ -302,7 +302,8 @@ def _load_seed_item(
         spec = item["mapping"]
         if not isinstance(spec, dict) or "schema" not in spec:
             raise BadRequest(detail=f"{where}.mapping: needs a `schema`")
-        mappings.store_schema(emulator, row, spec["schema"], spec.get("name"), "fixture")
+        mappings.store_schema(emulator, row, spec["schema"], spec.get("name"), "fixture",
+                              seeded=True)
     return str(row["id"])
 
 

@@ -3,8 +3,10 @@
 * GET: the stored mapping (`status: stored`) or one generated from the field catalog
   (`status: generated`, version 1, nothing stored).
 * PUT: the schema is validated (422 with `{param, msg}` per problem) and stored normalized;
-  `expected_version` must equal the current version (409 otherwise; the generated mapping counts
-  as version 1); versions start at 1 and each successful PUT adds one.
+  `expected_version` must equal the current version (409 otherwise). The generated mapping is
+  version 1, so the first PUT stores version 2 and each later one adds one: two writers holding
+  the same version never both succeed (one conditional INSERT/UPDATE checks and writes).
+  A seed file's mapping is stored as version 1 (nobody read a generated one before it).
 * `mapping_id` is the connection's one logical mapping id, stable for its life (derived from the
   connection id); `id` names the stored version and changes on each PUT.
 """
@@ -30,6 +32,8 @@ from meshes_emulator.store import connections as store
 from meshes_emulator.store.db import Row
 
 DEFAULT_NAME = "Default Mapping"
+GENERATED_VERSION = 1
+"""The version the generated (never stored) mapping reports; a PUT over it stores version 2."""
 _NAMESPACE = uuid.UUID("6f1c2a4e-8b3d-4c5e-9a7f-0d1e2f3a4b5c")
 
 
@@ -47,7 +51,7 @@ def generated(conn: Row) -> Row:
     return {
         "id": generated_id_for(conn["id"]),
         "mapping_id": mapping_id_for(conn["id"]),
-        "version": 1,
+        "version": GENERATED_VERSION,
         "workspace_id": conn["workspace_id"],
         "connection_id": conn["id"],
         "integration_type": conn["type"],
@@ -76,6 +80,12 @@ def _checked_schema(schema: Any) -> dict[str, Any]:
     return normalize_mapping_schema(schema)
 
 
+def _version_conflict(expected: int | None, current: int | str) -> Conflict:
+    return Conflict("Mapping version conflict",
+                    detail=f"expected_version {expected} does not match the current version "
+                    f"{current}")  # fmt: skip
+
+
 def store_schema(
     emulator: Emulator,
     conn: Row,
@@ -84,24 +94,22 @@ def store_schema(
     created_by: str,
     *,
     expected_version: int | None = None,
+    seeded: bool = False,
 ) -> Row:
-    """Validate and store a new version of the connection's default mapping."""
+    """Validate and store a new version of the connection's default mapping (409 when
+    `expected_version` is not the current one, or another write got in first)."""
     normalized = _checked_schema(schema)
     with emulator.store.transaction():
         current = store.get_mapping(emulator.store, conn["id"])
-        current_version = current["version"] if current else 1
+        current_version = current["version"] if current else GENERATED_VERSION
         if expected_version is not None and expected_version != current_version:
-            raise Conflict(
-                "Mapping version conflict",
-                detail=f"expected_version {expected_version} does not match the current "
-                f"version {current_version}",
-            )
+            raise _version_conflict(expected_version, current_version)
         now = isoformat(emulator.clock.now())
         row: Row = {
             "connection_id": conn["id"],
             "id": emulator.ids.uuid(),
             "mapping_id": mapping_id_for(conn["id"]),
-            "version": current["version"] + 1 if current else 1,
+            "version": GENERATED_VERSION if seeded and not current else current_version + 1,
             "workspace_id": conn["workspace_id"],
             "integration_type": conn["type"],
             "name": name or (current["name"] if current else DEFAULT_NAME),
@@ -111,7 +119,8 @@ def store_schema(
             "created_at": current["created_at"] if current else now,
             "updated_at": now,
         }
-        store.upsert_mapping(emulator.store, row)
+        if not store.write_mapping(emulator.store, row, current["version"] if current else None):
+            raise _version_conflict(expected_version, "(changed by another write)")
         return row
 
 

@@ -88,8 +88,10 @@ def delete_connection(store: Store, connection_id: str) -> None:
     store.cache.pop("rules", None)  # its rules went with it (store/rules.py RULES_CACHE)
 
 
-def count_rules(store: Store, connection_id: str) -> int:
-    row = store.one("SELECT COUNT(*) AS n FROM rules WHERE connection_id = ?", [connection_id])
+def count_rules(store: Store, connection_id: str, *, active_only: bool = False) -> int:
+    """How many rules use the connection (only the active ones with `active_only`)."""
+    sql = "SELECT COUNT(*) AS n FROM rules WHERE connection_id = ?"
+    row = store.one(sql + (" AND active = 1" if active_only else ""), [connection_id])
     return int(row["n"]) if row else 0
 
 
@@ -123,6 +125,22 @@ def update_field_catalog(store: Store, connection_id: str, changes: dict[str, An
 
 def get_mapping(store: Store, connection_id: str) -> Row | None:
     return _decode(store.one("SELECT * FROM mappings WHERE connection_id = ?", [connection_id]))
+
+
+def write_mapping(store: Store, row: Row, over_version: int | None) -> bool:
+    """Store `row` as the connection's default mapping, only over what the writer read: with
+    `over_version` None (nothing stored), an INSERT that an existing row turns into a no-op;
+    else an UPDATE of the row still at `over_version`. False when another write got there first
+    (the check and the write are one statement: no update can be lost)."""
+    encoded = _encode(row)
+    if over_version is None:
+        columns = tuple(encoded)
+        sql = store.insert_sql("mappings", columns) + " ON CONFLICT (connection_id) DO NOTHING"
+        return store.execute(sql, [encoded[column] for column in columns]) == 1
+    changes = {column: value for column, value in encoded.items() if column != "connection_id"}
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    sql = f"UPDATE mappings SET {sets} WHERE connection_id = ? AND version = ?"
+    return store.execute(sql, [*changes.values(), row["connection_id"], over_version]) == 1
 
 
 def upsert_mapping(store: Store, row: Row) -> None:

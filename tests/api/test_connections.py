@@ -456,3 +456,42 @@ def test_same_seed_gives_same_connection_ids(meshes_server: MeshesServer) -> Non
         with meshes_server.client() as client:
             ids.append(create(client, meshes_server.workspace_id or "")["id"])
     assert ids[0] == ids[1]
+
+
+def test_inactive_rules_do_not_block_delete_and_go_with_it(
+    api: httpx.Client, meshes_server: MeshesServer
+) -> None:
+    ws = meshes_server.workspace_id or ""
+    hook = create(api, ws, "webhook")
+    body = {"workspace": ws, "connection": hook["id"], "event": "user.signup",
+            "metadata": {"action": "send_webhook"}}  # fmt: skip
+    paused = [api.post("/rules", json={**body, "event": event, "active": False}).json()["rule"]
+              for event in ("user.signup", "order.paid")]
+    assert all(rule["active"] is False for rule in paused)
+    deleted = api.delete(f"/connections/{hook['id']}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"id": hook["id"], "type": "webhook"}
+    for rule in paused:
+        assert api.get(f"/rules/{rule['id']}").status_code == 404
+        assert not rule_exists(meshes_server, rule["id"])
+    assert api.get(f"/connections/{hook['id']}").status_code == 404
+
+
+def test_one_active_rule_blocks_delete_of_a_connection_with_inactive_ones(
+    api: httpx.Client, meshes_server: MeshesServer
+) -> None:
+    ws = meshes_server.workspace_id or ""
+    hook = create(api, ws, "webhook")
+    body = {"workspace": ws, "connection": hook["id"], "event": "user.signup",
+            "metadata": {"action": "send_webhook"}}  # fmt: skip
+    paused = api.post("/rules", json={**body, "active": False}).json()["rule"]
+    live = api.post("/rules", json={**body, "event": "order.paid"}).json()["rule"]
+    refused = api.delete(f"/connections/{hook['id']}")
+    assert refused.status_code == 409
+    assert refused.json()["message"] == "Connection has active rules"
+    assert refused.json()["error"]["message"].startswith("1 active rule(s)")
+    assert rule_exists(meshes_server, paused["id"]) and rule_exists(meshes_server, live["id"])
+    forced = api.request("DELETE", f"/connections/{hook['id']}", json={"force_delete": True})
+    assert forced.status_code == 200
+    assert not rule_exists(meshes_server, paused["id"])
+    assert not rule_exists(meshes_server, live["id"])

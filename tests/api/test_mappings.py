@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -9,6 +11,7 @@ import pytest
 
 from meshes_emulator.catalog.fields import catalog_version
 from meshes_emulator.catalog.mapping import default_mapping_schema
+from meshes_emulator.store import connections as mapping_store
 from pytest_meshes import MeshesServer
 from tests.api.connection_helpers import UNKNOWN_ID, create, move_clock, other_org_client
 
@@ -51,17 +54,18 @@ def test_generated_mapping_before_any_put(api: httpx.Client, hubspot: dict[str, 
     assert api.get(path_of(hubspot)).json() == body
 
 
-def test_put_stores_version_one_then_increments(
+def test_first_put_stores_version_two_then_increments(
     api: httpx.Client, meshes_server: MeshesServer, hubspot: dict[str, Any]
 ) -> None:
     generated = api.get(path_of(hubspot)).json()["mapping"]
+    assert generated["version"] == 1
     move_clock(meshes_server, "2026-01-01T00:01:00Z")
     first = api.put(path_of(hubspot), json={"schema": SCHEMA, "name": "CRM"})
     assert first.status_code == 200
     body = first.json()
     assert body["status"] == "stored"
     stored = body["mapping"]
-    assert stored["version"] == 1
+    assert stored["version"] == 2  # the generated mapping was version 1
     assert stored["name"] == "CRM"
     assert stored["schema"] == SCHEMA
     assert stored["mapping_id"] == generated["mapping_id"]
@@ -69,8 +73,8 @@ def test_put_stores_version_one_then_increments(
     assert stored["created_at"] == stored["updated_at"] == "2026-01-01T00:01:00.000Z"
     assert api.get(path_of(hubspot)).json() == body
     move_clock(meshes_server, "2026-01-01T00:02:00Z")
-    second = api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 1}).json()
-    assert second["mapping"]["version"] == 2
+    second = api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 2}).json()
+    assert second["mapping"]["version"] == 3
     assert second["mapping"]["name"] == "CRM"
     assert second["mapping"]["id"] != stored["id"]
     assert second["mapping"]["mapping_id"] == stored["mapping_id"]
@@ -82,11 +86,75 @@ def test_stale_expected_version_conflicts(api: httpx.Client, hubspot: dict[str, 
     assert api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 1}).status_code \
         == 200  # fmt: skip
     api.put(path_of(hubspot), json={"schema": SCHEMA})
-    stale = api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 1})
+    stale = api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 2})
     assert stale.status_code == 409
     assert stale.json()["message"] == "Mapping version conflict"
     assert stale.json()["error"]["name"] == "Conflict"
-    assert api.get(path_of(hubspot)).json()["mapping"]["version"] == 2
+    assert api.get(path_of(hubspot)).json()["mapping"]["version"] == 3
+
+
+def renamed(name: str) -> dict[str, Any]:
+    return {"schema": SCHEMA, "name": name}
+
+
+def test_two_writers_of_the_generated_mapping_one_wins(
+    api: httpx.Client, hubspot: dict[str, Any]
+) -> None:
+    """Both read the generated mapping (version 1); the second write must not overwrite the first."""
+    version = api.get(path_of(hubspot)).json()["mapping"]["version"]
+    first = api.put(path_of(hubspot), json={**renamed("Alice"), "expected_version": version})
+    second = api.put(path_of(hubspot), json={**renamed("Bob"), "expected_version": version})
+    assert [first.status_code, second.status_code] == [200, 409]
+    kept = api.get(path_of(hubspot)).json()
+    assert kept["status"] == "stored"
+    assert kept["mapping"]["name"] == "Alice" and kept["mapping"]["version"] == 2
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_concurrent_writers_holding_one_version(
+    meshes_server: MeshesServer, api: httpx.Client, hubspot: dict[str, Any], stored_before: bool
+) -> None:
+    if stored_before:
+        api.put(path_of(hubspot), json=renamed("Start"))
+    version = api.get(path_of(hubspot)).json()["mapping"]["version"]
+    writers = [f"writer-{n}" for n in range(8)]
+    barrier = threading.Barrier(len(writers))
+
+    def write(name: str) -> int:
+        with meshes_server.client() as client:
+            barrier.wait()
+            body = {**renamed(name), "expected_version": version}
+            return client.put(path_of(hubspot), json=body).status_code
+
+    with ThreadPoolExecutor(len(writers)) as pool:
+        statuses = dict(zip(writers, pool.map(write, writers), strict=True))
+    winners = [name for name, status in statuses.items() if status == 200]
+    assert len(winners) == 1, statuses
+    assert sorted(statuses.values()) == [200] + [409] * (len(writers) - 1)
+    kept = api.get(path_of(hubspot)).json()["mapping"]
+    assert kept["name"] == winners[0] and kept["version"] == version + 1
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_the_write_itself_refuses_a_version_changed_after_the_check(
+    monkeypatch: pytest.MonkeyPatch, meshes_server: MeshesServer, api: httpx.Client,
+    hubspot: dict[str, Any], stored_before: bool,
+) -> None:  # fmt: skip
+    """The version check and the write are one conditional statement: a writer whose read is
+    already stale when it writes (another write landed in between) gets 409, nothing is lost."""
+    if stored_before:
+        api.put(path_of(hubspot), json=renamed("Start"))
+    seen = mapping_store.get_mapping(meshes_server.app.state.emulator.store, hubspot["id"])
+    version = seen["version"] if seen else 1
+    assert api.put(path_of(hubspot), json={**renamed("Alice"),
+                                           "expected_version": version}).status_code == 200
+    monkeypatch.setattr(mapping_store, "get_mapping", lambda store, connection_id: seen)
+    late = api.put(path_of(hubspot), json={**renamed("Bob"), "expected_version": version})
+    assert late.status_code == 409
+    assert late.json()["message"] == "Mapping version conflict"
+    monkeypatch.undo()
+    kept = api.get(path_of(hubspot)).json()["mapping"]
+    assert kept["name"] == "Alice" and kept["version"] == version + 1
 
 
 def test_first_put_against_a_wrong_version_conflicts(
