@@ -141,9 +141,3 @@ def write_mapping(store: Store, row: Row, over_version: int | None) -> bool:
     sets = ", ".join(f"{column} = ?" for column in changes)
     sql = f"UPDATE mappings SET {sets} WHERE connection_id = ? AND version = ?"
     return store.execute(sql, [*changes.values(), row["connection_id"], over_version]) == 1
-
-
-def upsert_mapping(store: Store, row: Row) -> None:
-    """Insert or replace the one default mapping of a connection."""
-    store.execute("DELETE FROM mappings WHERE connection_id = ?", [row["connection_id"]])
-    store.insert("mappings", _encode(row))
