@@ -149,7 +149,7 @@ def test_memory_database_and_fixture(tmp_path: Path) -> None:
         ws = next(w for w in info["workspaces"] if w["name"] == "Seeded Shop")
         with _client(info) as client:
             keys = [e["key"] for e in client.get(f"/workspaces/{ws['id']}/event-types").json()]
-        assert keys == ["order.paid"]
+        assert keys == ["contact.created", "order.paid"]
 
 
 def test_fixture_is_loaded_once_per_database(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from meshes_emulator import defaults
@@ -13,6 +14,9 @@ from meshes_emulator.store import workspaces as store
 from meshes_emulator.store.db import Row
 
 CATALOG_KINDS = ("event_type", "resource")
+DEFAULT_EVENT_TYPE = "contact.created"
+"""Every new workspace's event-type catalog holds it (quickstart: "the default event type")."""
+_CATALOG_NAMESPACE = uuid.UUID("0f7c4c1e-3b1d-4f5e-8a52-6c1d2e3f4a5b")
 
 
 def insert(emulator: Emulator, org_id: str, name: str, description: str | None, *,
@@ -28,6 +32,8 @@ def insert(emulator: Emulator, org_id: str, name: str, description: str | None, 
         "name": defaults.DEFAULT_PUBLISHABLE_KEY_NAME, "created_at": now,
     })
     register_catalog_entry(emulator, row["id"], "resource", "global", created_by=None)
+    register_catalog_entry(emulator, row["id"], "event_type", DEFAULT_EVENT_TYPE, created_by=None,
+                           entry_id=str(uuid.uuid5(_CATALOG_NAMESPACE, row["id"])))
     return row
 
 
@@ -83,11 +89,12 @@ def with_key(emulator: Emulator, workspace: Row) -> dict[str, Any]:
 
 def register_catalog_entry(emulator: Emulator, workspace_id: str, kind: str, key: str, *,
                            created_by: str | None, label: str | None = None,
-                           description: str | None = None) -> bool:
+                           description: str | None = None, entry_id: str | None = None) -> bool:
     """Add an event type or resource to the workspace's catalog unless it is known."""
     now = isoformat(emulator.clock.now())
     return store.insert_catalog_entry_if_absent(emulator.store, {
-        "id": emulator.ids.uuid(), "workspace_id": workspace_id, "kind": kind, "key": key,
+        "id": entry_id or emulator.ids.uuid(), "workspace_id": workspace_id, "kind": kind,
+        "key": key,
         "label": label or key, "description": description, "active": 1,
         "created_by": created_by, "created_at": now, "updated_at": now,
     })

@@ -259,3 +259,16 @@ def test_admin_endpoints_answer_their_documented_shapes(
         "inactive_reason"] == "authentication_invalid"  # fmt: skip
     assert raw.post(f"{base}/activate").json()["active"] is True
     assert raw.post(f"{base}/deactivate", json={"reason": 5}).status_code == 400
+
+
+def test_hubspot_lifecycle_property_has_one_id(api: httpx.Client, meshes_server: MeshesServer) -> None:
+    """The property a rule sets (action data) is the field a mapping writes (field catalog)."""
+    hubspot = create(api, meshes_server.workspace_id or "", "hubspot")
+    actions = api.get(f"/connections/{hubspot['id']}/actions").json()
+    properties = actions["update_property"]["data"]["properties"]
+    lifecycle = [p for p in properties if "lifecycle" in p["id"]]
+    fields = api.get(f"/connections/{hubspot['id']}/fields").json()["fields"]
+    catalog_lifecycle = [f for f in fields if "lifecycle" in f["key"]]
+    assert [p["id"] for p in lifecycle] == [f["key"] for f in catalog_lifecycle] == ["lifecycle_stage"]
+    values = {o["value"] for o in lifecycle[0]["options"]}
+    assert values == set(catalog_lifecycle[0]["constraints"]["allowed_values"])

@@ -340,3 +340,41 @@ def test_catalogs_filled_by_events(
     assert entry["label"] == "cart.abandoned" and entry["created_by"] == "Default publishable key"
     assert [e["key"] for e in event_types].count("cart.abandoned") == 1
     assert {"global", "carts"} <= {e["key"] for e in resources}
+
+
+def emitted_statuses() -> set[str]:
+    """Every status the emulator gives a rule_event, and every event status derived from them."""
+    from itertools import product
+
+    from meshes_emulator.engine.status import event_state
+
+    rule_event_statuses = ("pending", "processing", "retrying", "completed", "failed", "canceled")
+    derived = {event_state(combo).status for size in range(3)
+               for combo in product(rule_event_statuses, repeat=size)}  # fmt: skip
+    return derived | set(rule_event_statuses)
+
+
+def test_status_filter_accepts_every_emitted_status(
+    api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer
+) -> None:
+    ws = meshes_server.workspace_id or ""
+    crm = create_connection(api, ws, "hubspot")
+    for event in ("ok.done", "bad.done", "slow.done", "stop.done"):
+        create_rule(api, ws, crm["id"], event=event, action="add_to_list", metadata={"id": "1"})
+    meshes_server.fail("rejected_client_error", status=418, event="bad.done")
+    for event in ("slow.done", "stop.done"):
+        meshes_server.fail("rejected_server_error", status=503, event=event)
+    expected = {"completed": emit(ingest, event="ok.done")["id"],
+                "failed": emit(ingest, event="bad.done")["id"],
+                "retrying": emit(ingest, event="slow.done")["id"],
+                "canceled": emit(ingest, event="stop.done")["id"]}  # fmt: skip
+    settle(meshes_server)  # the 503s leave their events retrying; cancel one of them
+    assert api.post(f"/events/{expected['canceled']}/cancel").status_code == 200
+    path = f"/workspaces/{ws}/events"
+    for status in sorted(emitted_statuses()):
+        response = api.get(path, params={"status": status})
+        assert response.status_code == 200, (status, response.text)
+        records = response.json()["records"]
+        assert all(record["status"] == status for record in records), status
+        if status in expected:
+            assert [record["id"] for record in records] == [expected[status]], status

@@ -24,7 +24,7 @@ SCHEMA: dict[str, Any] = {
             "transforms": [{"type": "lower"}, {"type": "trim"}],
             "on_error": "skip_field",
         },
-        {"dest": "lifecyclestage", "source": {"type": "literal", "value": "lead"}},
+        {"dest": "lifecycle_stage", "source": {"type": "literal", "value": "lead"}},
     ],
 }
 

@@ -121,7 +121,8 @@ def test_bad_page_parameters(api: httpx.Client, params: dict[str, object]) -> No
 def test_catalog_lists_are_bare_arrays(api: httpx.Client, meshes_server: MeshesServer) -> None:
     resources = api.get(f"/workspaces/{meshes_server.workspace_id}/resources").json()
     assert [entry["key"] for entry in resources] == ["global"]
-    assert api.get(f"/workspaces/{meshes_server.workspace_id}/event-types").json() == []
+    event_types = api.get(f"/workspaces/{meshes_server.workspace_id}/event-types").json()
+    assert [entry["key"] for entry in event_types] == ["contact.created"]
 
 
 @pytest.mark.parametrize("suffix", ["connections", "events", "rules", "event-types",
@@ -138,3 +139,18 @@ def test_other_organization_cannot_see_workspace(meshes_server: MeshesServer,
     assert api.get(f"/workspaces/{foreign_id}").status_code == 404
     assert api.put(f"/workspaces/{foreign_id}", json={"name": "Stolen"}).status_code == 404
     assert foreign_id not in [w["id"] for w in api.get("/workspaces").json()["records"]]
+
+
+def test_new_workspace_has_the_default_event_type(api: httpx.Client,
+                                                  meshes_server: MeshesServer) -> None:
+    """The quickstart: `contact.created` is "the default event type created for your account"."""
+    created = api.post("/workspaces", json={"name": "Fresh"}).json()["workspace"]
+    event_types = api.get(f"/workspaces/{created['id']}/event-types").json()
+    assert [(e["key"], e["label"], e["active"]) for e in event_types] == [
+        ("contact.created", "contact.created", True)]
+    with_key = api.get(f"/workspaces/{created['id']}").json()["publishable_key"]["public_key"]
+    event = {"event": "contact.created", "payload": {"email": "ada@example.com"}}
+    with meshes_server.ingest_client(with_key) as ingest:
+        assert ingest.post("/events", json=event).status_code == 201
+    again = api.get(f"/workspaces/{created['id']}/event-types").json()
+    assert [e["key"] for e in again] == ["contact.created"]  # known already: not added twice

@@ -26,7 +26,7 @@ def test_every_field_validates_against_reference_schema(
 @pytest.mark.parametrize(
     ("integration_type", "expected"),
     [
-        ("hubspot", {"email", "firstname", "lastname", "phone", "lifecyclestage"}),
+        ("hubspot", {"email", "firstname", "lastname", "phone", "lifecycle_stage"}),
         ("mailchimp", {"email", "ip_signup", "FNAME", "LNAME"}),
         ("intercom", {"email", "external_id", "name", "phone"}),
         ("activecampaign", {"email", "firstName", "lastName", "phone"}),
@@ -48,7 +48,7 @@ def test_email_is_required_with_email_format_where_matching_needs_it() -> None:
 
 
 def test_enum_fields_list_allowed_values() -> None:
-    stage = next(f for f in field_catalog("hubspot") if f["key"] == "lifecyclestage")
+    stage = next(f for f in field_catalog("hubspot") if f["key"] == "lifecycle_stage")
     assert stage["type"] == "enum"
     assert {"lead", "customer"} <= set(stage["constraints"]["allowed_values"])
 

@@ -33,7 +33,7 @@ EXPECTED: dict[str, tuple[str, set[str], dict[str, list[str]], set[str]]] = {
     "customer_io": (
         "api_key",
         {"region", "cdpApiKey"},
-        {"track_event": ["event_name_override"]},
+        {"track_event": []},
         set(),
     ),
     "discord": ("oauth", set(), {"send_message": ["id", "title", "template"]}, {"channels"}),
@@ -255,3 +255,13 @@ def test_loader_returns_copies_and_handles_unknown_types() -> None:
     assert catalog.credential_fields("nope") == []
     assert catalog.auth_type("nope") is None
     assert catalog.auth_type("zoom") == "oauth"
+
+
+@pytest.mark.parametrize(("integration_type", "action"), [
+    ("activecampaign", "sync_contact"), ("customer_io", "track_event"),
+    ("pipedrive", "sync_person"), ("webhook", "send_webhook")])  # fmt: skip
+def test_action_only_actions(integration_type: str, action: str) -> None:
+    """Rules file: `fields: []` for action-only actions; they have no input descriptors."""
+    described = catalog.get_integration(integration_type)["actions"][action]  # type: ignore[index]
+    assert described["fields"] == []
+    assert "data" not in described
