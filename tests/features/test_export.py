@@ -68,7 +68,7 @@ def test_round_trip_keeps_everything(meshes_server: MeshesServer, api: httpx.Cli
     assert [len(e["rule_events"]) for e in events] == [2, 2]
     assert any(a["outcome_code"] == "rejected_server_error"
                for r in events[0]["rule_events"] for a in r["attempts"])
-    assert workspace["connections"][0]["mapping"]["version"] == 1
+    assert workspace["connections"][0]["mapping"]["version"] == 2  # first PUT over the generated v1
     path = tmp_path / "state.yaml"
     path.write_text(text)
     meshes_server.reset(fixtures=[str(path)])  # an export loads as a seed file: the whole state
