@@ -251,6 +251,8 @@ def mask_url(value: str) -> str:
     """`value` with the secret of a URL's userinfo masked: `http://user:pass@host/` ->
     `http://user:********@host/`; a user name alone (often a token) -> `http://********@host/`.
     Anything that is not such a URL comes back unchanged."""
+    if "@" not in value:  # no userinfo: the common case, answered without parsing
+        return value
     scheme_end = value.find("://")
     if scheme_end < 0 or not _SCHEME.fullmatch(value[:scheme_end].strip()):
         return value

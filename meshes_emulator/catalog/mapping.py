@@ -472,6 +472,8 @@ def apply_transform(transform: Mapping[str, Any], value: Any) -> Any:
 
 
 def _field_value(field: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
+    """The field's value, or MISSING when its path is absent after the transforms (raises
+    MappingError when a transform fails)."""
     source = field["source"]
     if source.get("type") == "literal":
         value: Any = source.get("value")
@@ -482,9 +484,12 @@ def _field_value(field: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
         value = resolve_path(payload, selector)
     for transform in field.get("transforms") or []:
         value = apply_transform(transform, value)
-    if value is MISSING:
-        raise MappingError(f"path {source.get('value') or source.get('path')!r} not found")
     return value
+
+
+def _not_found(field: Mapping[str, Any]) -> str:
+    source = field["source"]
+    return f"path {source.get('value') or source.get('path')!r} not found"
 
 
 def apply_mapping(
@@ -506,12 +511,20 @@ def apply_mapping(
     for field in fields:
         dest = str(field.get("dest"))
         try:
-            mapped[dest] = _field_value(field, payload)
+            value = _field_value(field, payload)
         except MappingError as exc:
-            policy = field.get("on_error") or DEFAULT_ON_ERROR
-            message = f"{dest}: {exc}"
-            if policy == "fail_action":
-                return mapped, warnings, message
-            if policy == "warn_action":
-                warnings.append(message)
+            value, problem = MISSING, str(exc)
+        else:
+            if value is not MISSING:
+                mapped[dest] = value
+                continue
+            problem = ""  # built only when it is reported (most fields are skipped silently)
+        policy = field.get("on_error") or DEFAULT_ON_ERROR
+        if policy == "skip_field":
+            continue
+        problem = problem or _not_found(field)
+        if policy == "fail_action":
+            return mapped, warnings, f"{dest}: {problem}"
+        if policy == "warn_action":
+            warnings.append(f"{dest}: {problem}")
     return mapped, warnings, None

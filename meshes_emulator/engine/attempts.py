@@ -107,8 +107,12 @@ def mapping_schema(emulator: Any, context: AttemptContext) -> Any:
     return stored if isinstance(stored, dict) else generated_mapping(context.integration_type)
 
 
-def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.WebhookRequest:
-    """Decide the attempt without network I/O: an outcome, or a webhook request to send."""
+def prepare(
+    emulator: Any, context: AttemptContext, schema_of: Callable[[AttemptContext], Any] | None = None
+) -> Outcome | webhook.WebhookRequest:
+    """Decide the attempt without network I/O: an outcome, or a webhook request to send.
+
+    `schema_of(context)`: the connection's mapping schema (default: read it from the store)."""
     reason = connection_inactive_reason(context.connection)
     if reason is not None:
         return Outcome(OutcomeCode.AUTH_FAILED, inactive_connection_message(reason))
@@ -124,7 +128,8 @@ def prepare(emulator: Any, context: AttemptContext) -> Outcome | webhook.Webhook
             return Outcome(OutcomeCode.INVALID_REQUEST, f"Webhook connection is misconfigured: {exc}")
         return late(emulator, context, request)
     payload = context.event.get("payload") or {}
-    mapped, warnings, error = apply_mapping(mapping_schema(emulator, context), payload)
+    schema = schema_of(context) if schema_of is not None else mapping_schema(emulator, context)
+    mapped, warnings, error = apply_mapping(schema, payload)
     if error is not None:
         return Outcome(OutcomeCode.MAPPING_ERROR, f"Mapping failed: {error}")
     outcome = simulate(

@@ -160,6 +160,25 @@ def test_auth_failed_can_deactivate_the_connection(
     meshes_server.assert_delivered(event=first, connection=hubspot.connection_id, attempts=2)
 
 
+def test_deactivation_is_seen_by_the_next_attempt_of_the_same_batch(
+    api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route
+) -> None:
+    """Both events are due together, so their attempts are planned in one batch: the second
+    must see the connection the first attempt's fault marked inactive."""
+    meshes_server.fail("auth_failed", connection=hubspot.connection_id, deactivate=True,
+                       times=1)  # fmt: skip
+    body = [{"event": "user.signup", "payload": {"email": f"{name}@example.com"}} for name in "ab"]
+    created = ingest.post("/events/bulk", json=body)
+    assert created.status_code == 201, created.text
+    first, second = created.json()["records"]
+    meshes_server.settle()
+    assert rule_event(api, first["id"], hubspot.rule_id)["last_error"].startswith("auth_failed")
+    state = rule_event(api, second["id"], hubspot.rule_id)
+    assert state["last_error"] == ("auth_failed: Connection is inactive (authentication_invalid); "
+                                   "reconnect it and retry the delivery")  # fmt: skip
+    assert meshes_server.faults()[0]["hits"] == 1
+
+
 def test_deactivate_with_another_reason(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
