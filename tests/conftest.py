@@ -19,6 +19,12 @@ def api(meshes_server: MeshesServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def ws(meshes_server: MeshesServer) -> str:
+    """The default workspace's id."""
+    return meshes_server.workspace_id or ""
+
+
+@pytest.fixture
 def ingest(meshes_server: MeshesServer) -> Iterator[httpx.Client]:
     """A publishable-key client on /api/v1 (default workspace), contract-checked."""
     with meshes_server.ingest_client(event_hooks=validating_hooks()) as client:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,39 +15,7 @@ from click.testing import CliRunner
 
 from meshes_emulator.cli import main
 from meshes_emulator.defaults import DEFAULT_ACCESS_KEY
-from pytest_meshes.handle import MachineAuth
-
-ENV_KEYS = ("MESHES_ORG_ID", "MESHES_ORGANIZATION_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY")
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
-    env.update(extra)
-    return env
-
-
-@contextmanager
-def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-    """Run `serve --port 0 --json ARGS`, yield the start-up block, stop with SIGINT."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env(),
-    ) as process:
-        assert process.stdout is not None and process.stderr is not None
-        try:
-            line = process.stdout.readline()
-            if not line:
-                raise AssertionError(f"serve did not start: {process.stderr.read()}")
-            yield json.loads(line)
-        finally:
-            process.send_signal(signal.SIGINT)
-            code = process.wait(timeout=10)
-        assert code == 0, process.stderr.read()
-
-
-def _client(info: dict[str, Any]) -> httpx.Client:
-    return httpx.Client(base_url=info["api_url"],
-                        auth=MachineAuth(info["access_key"], info["secret_key"], info["org_id"]))
+from tests.helpers import clean_env, machine_client, serve
 
 
 def test_help_lists_every_option() -> None:
@@ -66,23 +30,13 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
     with serve("--db", str(tmp_path / "a.db")) as info:
         assert info["base_url"].startswith("http://127.0.0.1:")
         assert info["workspaces"][0]["publishable_key"].startswith("mesh_pub_")
-        with _client(info) as client:
+        with machine_client(info) as client:
             assert client.get("/workspaces").status_code == 200
         assert httpx.get(info["base_url"] + "/_emulator/health").json() == {"status": "ok"}
 
 
 def test_human_banner_has_export_block(tmp_path: Path) -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
-         str(tmp_path / "b.db")], stdout=subprocess.PIPE, text=True, env=_env(),
-    ) as process:
-        assert process.stdout is not None
-        try:
-            lines = [process.stdout.readline() for _ in range(17)]
-        finally:
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=10) == 0
-    text = "".join(lines)
+    text = _human_banner(str(tmp_path / "b.db"), clean_env())
     for name in ("MESHES_API_URL", "MESHES_ORG_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY",
                  "MESHES_PUBLISHABLE_KEY"):
         assert f"export {name}=" in text
@@ -90,25 +44,25 @@ def test_human_banner_has_export_block(tmp_path: Path) -> None:
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "keep.db")
-    with serve("--db", db) as info, _client(info) as client:
+    with serve("--db", db) as info, machine_client(info) as client:
         created = client.post("/workspaces", json={"name": "Persistent"}).json()["workspace"]
-    with serve("--db", db) as info, _client(info) as client:
+    with serve("--db", db) as info, machine_client(info) as client:
         assert client.get(f"/workspaces/{created['id']}").json()["name"] == "Persistent"
 
 
 def test_credentials_come_from_the_environment(tmp_path: Path) -> None:
-    env = _env(MESHES_ORG_ID="123e4567-e89b-42d3-a456-426614174000",
+    env = clean_env(MESHES_ORG_ID="123e4567-e89b-42d3-a456-426614174000",
                MESHES_ACCESS_KEY="mk_fromTheEnvironment00000000",
                MESHES_SECRET_KEY="s" * 44)
     with serve("--db", str(tmp_path / "env.db"), env=env) as info:
         assert info["org_id"] == env["MESHES_ORG_ID"]
         assert info["access_key"] == env["MESHES_ACCESS_KEY"]
-        with _client(info) as client:
+        with machine_client(info) as client:
             assert client.get("/workspaces").status_code == 200
 
 
 def test_malformed_env_credentials_fail_clearly(tmp_path: Path) -> None:
-    env = _env(MESHES_ORG_ID="not-a-uuid")
+    env = clean_env(MESHES_ORG_ID="not-a-uuid")
     result = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
          str(tmp_path / "x.db")], capture_output=True, text=True, env=env, timeout=30)
@@ -124,7 +78,7 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "meshes_emulator", "serve", "--port", str(port), "--db",
-             str(tmp_path / "p.db")], capture_output=True, text=True, env=_env(), timeout=30)
+             str(tmp_path / "p.db")], capture_output=True, text=True, env=clean_env(), timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "already in use" in result.stderr
@@ -134,7 +88,7 @@ def test_unreadable_database_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db",
          str(tmp_path / "missing" / "dir" / "x.db")],
-        capture_output=True, text=True, env=_env(), timeout=30)
+        capture_output=True, text=True, env=clean_env(), timeout=30)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "cannot open database" in result.stderr
@@ -147,7 +101,7 @@ def test_memory_database_and_fixture(tmp_path: Path) -> None:
         names = [w["name"] for w in info["workspaces"]]
         assert "Seeded Shop" in names
         ws = next(w for w in info["workspaces"] if w["name"] == "Seeded Shop")
-        with _client(info) as client:
+        with machine_client(info) as client:
             keys = [e["key"] for e in client.get(f"/workspaces/{ws['id']}/event-types").json()]
         assert keys == ["contact.created", "order.paid"]
 
@@ -169,7 +123,7 @@ def _refused(db: str, **variables: str) -> str:
     """Run serve with these variables, expect a refusal; return its one stderr line."""
     result = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", db],
-        capture_output=True, text=True, env=_env(**variables), timeout=30)
+        capture_output=True, text=True, env=clean_env(**variables), timeout=30)
     assert result.returncode == 2, result.stdout
     assert result.stderr.strip().count("\n") == 0, result.stderr
     return result.stderr.strip()
@@ -184,12 +138,12 @@ def test_another_org_id_on_an_existing_database_is_used(tmp_path: Path) -> None:
     db = str(tmp_path / "second.db")
     with serve("--db", db) as first:
         default_org = first["org_id"]
-    with serve("--db", db, env=_env(MESHES_ORG_ID=OTHER_ORG)) as info, _client(info) as client:
+    with serve("--db", db, env=clean_env(MESHES_ORG_ID=OTHER_ORG)) as info, machine_client(info) as client:
         assert info["org_id"] == OTHER_ORG
         assert info["organizations"][0]["org_id"] == OTHER_ORG
         assert info["access_key"] != first["access_key"]  # generated for the new organization
         assert client.get("/workspaces").status_code == 200
-    with serve("--db", db) as again, _client(again) as client:  # the default org kept its key
+    with serve("--db", db) as again, machine_client(again) as client:  # the default org kept its key
         assert (again["org_id"], again["access_key"]) == (default_org, first["access_key"])
         assert client.get("/workspaces").status_code == 200
         assert sorted(_org_ids(again)) == sorted([default_org, OTHER_ORG])
@@ -199,18 +153,18 @@ def test_a_new_key_pair_on_an_existing_database_is_added_and_shown(tmp_path: Pat
     db = str(tmp_path / "keys.db")
     with serve("--db", db) as first:
         pass
-    with serve("--db", db, env=_env(**OWN_KEY)) as info, _client(info) as client:
+    with serve("--db", db, env=clean_env(**OWN_KEY)) as info, machine_client(info) as client:
         assert (info["org_id"], info["access_key"], info["secret_key"]) == (
             first["org_id"], OWN_KEY["MESHES_ACCESS_KEY"], OWN_KEY["MESHES_SECRET_KEY"])
         assert client.get("/workspaces").status_code == 200
-    with _human_banner(db, _env(**OWN_KEY)) as text:
-        assert f"export MESHES_ACCESS_KEY={OWN_KEY['MESHES_ACCESS_KEY']}" in text
-        assert f"export MESHES_SECRET_KEY={OWN_KEY['MESHES_SECRET_KEY']}" in text
+    text = _human_banner(db, clean_env(**OWN_KEY))
+    assert f"export MESHES_ACCESS_KEY={OWN_KEY['MESHES_ACCESS_KEY']}" in text
+    assert f"export MESHES_SECRET_KEY={OWN_KEY['MESHES_SECRET_KEY']}" in text
 
 
 def test_conflicting_credentials_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     db = str(tmp_path / "conflict.db")
-    with serve("--db", db, env=_env(**OWN_KEY)) as first:
+    with serve("--db", db, env=clean_env(**OWN_KEY)) as first:
         pass
     line = _refused(db, MESHES_ORG_ID=OTHER_ORG, **OWN_KEY)
     assert line.startswith("meshes-emulator: MESHES_ACCESS_KEY ") and first["org_id"] in line
@@ -227,8 +181,8 @@ def test_conflicting_credentials_are_refused_and_nothing_is_written(tmp_path: Pa
         assert after["access_key"] == DEFAULT_ACCESS_KEY  # no variables: the documented default
 
 
-@contextmanager
-def _human_banner(db: str, env: dict[str, str]) -> Iterator[str]:
+def _human_banner(db: str, env: dict[str, str]) -> str:
+    """The first 17 lines `serve` prints without --json (stopped with SIGINT, exit 0)."""
     with subprocess.Popen(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", db],
         stdout=subprocess.PIPE, text=True, env=env,
@@ -239,7 +193,7 @@ def _human_banner(db: str, env: dict[str, str]) -> Iterator[str]:
         finally:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=10) == 0
-    yield "".join(lines)
+    return "".join(lines)
 
 
 def test_help_shows_defaults_environment_variables_and_takes_h() -> None:
@@ -266,7 +220,7 @@ def test_every_option_has_an_environment_variable() -> None:
 
 def test_options_come_from_the_environment(tmp_path: Path) -> None:
     db = str(tmp_path / "from-env.db")
-    with serve(env=_env(MESHES_EMULATOR_DB=db, MESHES_EMULATOR_SEED="7",
+    with serve(env=clean_env(MESHES_EMULATOR_DB=db, MESHES_EMULATOR_SEED="7",
                         MESHES_EMULATOR_CLOCK="manual")) as info:
         assert (info["db"], info["seed"], info["clock"]) == (db, 7, "manual")
 
@@ -274,12 +228,12 @@ def test_options_come_from_the_environment(tmp_path: Path) -> None:
 def test_errors_name_the_option_and_the_fix(tmp_path: Path) -> None:
     bad = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
-         "--retry-delays", "soon"], capture_output=True, text=True, env=_env(), timeout=30)
+         "--retry-delays", "soon"], capture_output=True, text=True, env=clean_env(), timeout=30)
     assert bad.returncode == 2 and "--retry-delays" in bad.stderr and "1,2,4" in bad.stderr
     assert "Traceback" not in bad.stderr
     missing = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
          "--fixture", str(tmp_path / "nope.yaml")],
-        capture_output=True, text=True, env=_env(), timeout=30)
+        capture_output=True, text=True, env=clean_env(), timeout=30)
     assert missing.returncode == 2
     assert missing.stderr.startswith("meshes-emulator: --fixture: cannot read fixture")

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from pytest_meshes.handle import MachineAuth
-from tests.test_cli import _env
+from tests.helpers import clean_env
 
 
 def _serve_and_call(*args: str) -> tuple[dict[str, Any], list[str]]:
@@ -19,7 +19,7 @@ def _serve_and_call(*args: str) -> tuple[dict[str, Any], list[str]]:
     with subprocess.Popen(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", "--db",
          ":memory:", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_env(),
+        env=clean_env(),
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         try:
@@ -65,7 +65,7 @@ def test_an_unread_stderr_never_blocks_the_server() -> None:
     """A harness that pipes stderr and never reads it (a full pipe) still gets answers."""
     with subprocess.Popen(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json", "--db",
-         ":memory:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+         ":memory:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
     ) as process:
         assert process.stdout is not None
         try:

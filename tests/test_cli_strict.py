@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.test_cli import _env, serve
+from tests.helpers import clean_env, serve
 
 BODY = {"event": "user.signup", "payload": {"id": 123, "phone": 5551234, "name": None}}
 
@@ -36,7 +36,7 @@ def test_serve_warns_in_header_list_and_log(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json",
          "--db", str(tmp_path / "w.db")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         try:

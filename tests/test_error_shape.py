@@ -9,6 +9,7 @@ from meshes_emulator import Settings, create_app, defaults
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
 from tests.engine.aio import run_async
+from tests.helpers import emulator_of
 
 
 def assert_error(response: httpx.Response, status: int, name: str) -> dict[str, object]:
@@ -62,7 +63,7 @@ def test_non_utf8_body(api: httpx.Client) -> None:
 
 
 def test_oversized_body(api: httpx.Client, meshes_server: MeshesServer) -> None:
-    limit = meshes_server.emulator.settings.max_body_bytes
+    limit = emulator_of(meshes_server).settings.max_body_bytes
     response = api.post("/workspaces", content=b" " * (limit + 1),
                         headers={"content-type": "application/json"})
     assert_error(response, 413, "PayloadTooLarge")

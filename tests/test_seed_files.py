@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from pytest_meshes import MeshesServer
-from tests.test_cli import _env, serve
+from tests.helpers import clean_env, serve
 
 
 def _refused(meshes_server: MeshesServer, tmp_path: Path, document: object) -> str:
@@ -73,7 +73,7 @@ def test_serve_loads_the_demo_by_name_and_refuses_a_typo_in_one_line(tmp_path: P
     bad.write_text("workspaces:\n  - name: Shop\n    conections: []\n")
     result = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
-         "--fixture", str(bad)], capture_output=True, text=True, env=_env(), timeout=30)
+         "--fixture", str(bad)], capture_output=True, text=True, env=clean_env(), timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"meshes-emulator: --fixture: {bad}: workspaces[0]."
                                      "conections: unknown key; did you mean 'connections'?")

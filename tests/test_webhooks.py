@@ -14,7 +14,7 @@ from meshes_emulator.webhooks import sign, verify_signature
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
 from pytest_meshes.webhooks import WebhookReceiver
-from tests.test_cli import _env, serve
+from tests.helpers import clean_env, serve
 
 pytest_plugins = ["pytester"]
 BODY = b'{"event":"user.signup","payload":{"email":"ada@example.com"}}'
@@ -116,7 +116,7 @@ def test_plain_http_beyond_loopback_is_opt_in(tmp_path: Path) -> None:
     bad = subprocess.run(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
          "--allow-http-webhooks", "http://app:3000"], capture_output=True, text=True,
-        env=_env(), timeout=30)
+        env=clean_env(), timeout=30)
     assert bad.returncode == 2 and "--allow-http-webhooks" in bad.stderr
 
 

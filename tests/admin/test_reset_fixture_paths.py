@@ -18,7 +18,7 @@ import pytest
 
 from meshes_emulator.services.fixtures import MAX_FIXTURE_BYTES
 from pytest_meshes import MeshesServer
-from tests.reliability.conftest import serve
+from tests.helpers import serve
 from tests.test_error_shape import assert_error
 
 SEED = "workspaces:\n  - name: Seeded\n"

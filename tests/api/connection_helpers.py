@@ -8,6 +8,7 @@ import httpx
 
 from meshes_emulator.clock import isoformat
 from pytest_meshes import MeshesServer
+from tests.helpers import emulator_of
 
 # Valid metadata for every type; every secret value contains "s3cr3t" so a scan can find it.
 VALID_METADATA: dict[str, dict[str, Any]] = {
@@ -84,7 +85,7 @@ def other_org_client(meshes_server: MeshesServer) -> tuple[httpx.Client, str]:
 
 def insert_rule(meshes_server: MeshesServer, connection: dict[str, Any]) -> str:
     """A rule row pointing at the connection, written straight to the store."""
-    emulator = meshes_server.emulator
+    emulator = emulator_of(meshes_server)
     now = isoformat(emulator.clock.now())
     rule_id = emulator.ids.uuid()
     with emulator.store.transaction():
@@ -109,7 +110,7 @@ def insert_rule(meshes_server: MeshesServer, connection: dict[str, Any]) -> str:
 
 
 def rule_exists(meshes_server: MeshesServer, rule_id: str) -> bool:
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     return store.one("SELECT id FROM rules WHERE id = ?", [rule_id]) is not None
 
 

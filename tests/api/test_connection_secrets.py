@@ -11,6 +11,7 @@ import pytest
 from meshes_emulator.catalog import INTEGRATION_TYPES, MASK
 from pytest_meshes import MeshesServer
 from tests.api.connection_helpers import VALID_METADATA, create, insert_rule
+from tests.helpers import emulator_of
 
 MARK = "s3cr3t"  # every secret value in VALID_METADATA (and below) contains it
 
@@ -107,7 +108,7 @@ def test_no_secret_in_any_response_or_log(
 def test_the_store_keeps_the_real_secrets(api: httpx.Client, meshes_server: MeshesServer) -> None:
     """The mask is only on the way out: deliveries need the real values."""
     connection = create(api, meshes_server.workspace_id or "", "webhook")
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [connection["id"]])
     assert "wh-s3cr3t-bearer" in row["metadata"]
     assert "wh-s3cr3t-signing" in row["metadata"]

@@ -17,6 +17,7 @@ from tests.api.connection_helpers import (
     other_org_client,
     rule_exists,
 )
+from tests.helpers import emulator_of, walk_pages
 
 STRICT = pytest.mark.meshes(strict=True)  # inferred checks refuse only in strict mode
 
@@ -248,16 +249,7 @@ def test_org_list_paginates(api: httpx.Client, meshes_server: MeshesServer) -> N
     names = [f"Conn {i}" for i in range(5)]
     for name in names:
         create(api, meshes_server.workspace_id or "", name=name)
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = api.get("/connections", params=params).json()
-        assert page["count"] == len(page["records"]) <= 2
-        seen += [c["name"] for c in page["records"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [c["name"] for c in walk_pages(api, "/connections", limit=2)]
     assert seen == list(reversed(names))
     assert api.get("/connections", params={"limit": 0}).status_code == 400
 
@@ -309,7 +301,7 @@ def test_update_replaces_name_and_metadata(api: httpx.Client, meshes_server: Mes
     assert updated["created_at"] == created["created_at"]
     assert updated["type"] == "activecampaign"
     assert api.get(f"/connections/{created['id']}").json() == updated
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
     assert '"new-key"' in row["metadata"]
 
@@ -319,7 +311,7 @@ def test_update_keeps_a_secret_sent_back_masked(
 ) -> None:
     created = create(api, meshes_server.workspace_id or "", "sendgrid")
     api.put(f"/connections/{created['id']}", json={"name": "SG", "metadata": created["metadata"]})
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
     assert "SG.s3cr3t.key" in row["metadata"]
 

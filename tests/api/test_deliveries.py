@@ -29,17 +29,13 @@ from tests.api.event_helpers import (
     webhook_connection,
 )
 from tests.engine.webhook_receiver import Receiver, Reply
+from tests.helpers import emulator_of
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as rx:
         yield rx
-
-
-@pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
 
 
 def event_of(api: httpx.Client, event_id: str) -> dict[str, Any]:
@@ -54,12 +50,6 @@ def rule_event(api: httpx.Client, event_id: str, rule_id: str) -> dict[str, Any]
 def attempts(api: httpx.Client, event_id: str, rule_id: str) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = api.get(f"/events/{event_id}/rules/{rule_id}/attempts").json()["records"]
     return records[::-1]  # oldest first
-
-
-def emulator_of(meshes_server: MeshesServer) -> Any:
-    if meshes_server.emulator is None:
-        pytest.skip("needs the in-process emulator")
-    return meshes_server.emulator
 
 
 # -- the end-to-end scenario ---------------------------------------------------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from meshes_emulator import catalog
+from tests.helpers import walk_pages
 
 
 def test_catalog_is_one_page_of_fifteen(api: httpx.Client) -> None:
@@ -21,16 +20,7 @@ def test_catalog_is_one_page_of_fifteen(api: httpx.Client) -> None:
 
 
 def test_catalog_pages_walk_every_type_once(api: httpx.Client) -> None:
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 4} | ({"cursor": cursor} if cursor else {})
-        page = api.get("/integrations", params=params).json()
-        assert page["count"] == len(page["records"]) <= 4
-        seen += [r["type"] for r in page["records"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [r["type"] for r in walk_pages(api, "/integrations", limit=4)]
     assert seen == list(catalog.INTEGRATION_TYPES)
 
 

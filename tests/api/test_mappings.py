@@ -14,6 +14,7 @@ from meshes_emulator.catalog.mapping import default_mapping_schema
 from meshes_emulator.store import connections as mapping_store
 from pytest_meshes import MeshesServer
 from tests.api.connection_helpers import UNKNOWN_ID, create, move_clock, other_org_client
+from tests.helpers import emulator_of
 
 SCHEMA: dict[str, Any] = {
     "schema_version": 1,
@@ -144,7 +145,7 @@ def test_the_write_itself_refuses_a_version_changed_after_the_check(
     already stale when it writes (another write landed in between) gets 409, nothing is lost."""
     if stored_before:
         api.put(path_of(hubspot), json=renamed("Start"))
-    seen = mapping_store.get_mapping(meshes_server.app.state.emulator.store, hubspot["id"])
+    seen = mapping_store.get_mapping(emulator_of(meshes_server).store, hubspot["id"])
     version = seen["version"] if seen else 1
     assert api.put(path_of(hubspot), json={**renamed("Alice"),
                                            "expected_version": version}).status_code == 200
@@ -246,5 +247,5 @@ def test_mapping_goes_with_its_connection(
 ) -> None:
     api.put(path_of(hubspot), json={"schema": SCHEMA})
     api.delete(f"/connections/{hubspot['id']}")
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     assert store.one("SELECT 1 AS x FROM mappings WHERE connection_id = ?", [hubspot["id"]]) is None

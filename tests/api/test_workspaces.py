@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from pytest_meshes import MeshesServer
+from tests.helpers import walk_pages
 
 
 def test_list_has_default_workspace(api: httpx.Client, meshes_server: MeshesServer) -> None:
@@ -96,16 +97,7 @@ def test_get_unknown_is_404(api: httpx.Client) -> None:
 def test_pagination_walks_every_workspace_once(api: httpx.Client) -> None:
     for index in range(7):
         api.post("/workspaces", json={"name": f"Page {index}"})
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
-        page = api.get("/workspaces", params=params).json()
-        assert page["count"] == len(page["records"]) <= 3
-        seen.extend(record["name"] for record in page["records"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [record["name"] for record in walk_pages(api, "/workspaces", limit=3)]
     assert seen[:3] == ["Page 6", "Page 5", "Page 4"]  # newest first
     assert len(seen) == len(set(seen)) == 8
 

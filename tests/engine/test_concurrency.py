@@ -7,36 +7,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 
-from meshes_emulator import Settings, create_app
 from meshes_emulator.engine import machine, webhook
 from tests.engine.aio import run_async
-from tests.engine.test_dispatcher import Harness
 from tests.engine.test_webhook import EVENT, SENT, meta, send
 from tests.engine.webhook_receiver import Receiver, Reply
-
-
-def run(test: Callable[[Harness], Awaitable[None]], **settings: Any) -> None:
-    """`test` against an in-process app (no background worker: the test drains)."""
-    app = create_app(Settings(background_dispatcher=False, **settings))
-
-    async def main() -> None:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            harness = Harness(app, client)
-            try:
-                await test(harness)
-            finally:
-                await harness.dispatcher.stop()
-
-    run_async(main())
-    assert app.state.emulator.errors == []
-    app.state.emulator.store.close()
+from tests.helpers import Harness
+from tests.helpers import run_harness as run
 
 
 def test_one_slow_receiver_takes_at_most_its_connections_slots() -> None:

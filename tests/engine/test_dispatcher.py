@@ -7,80 +7,15 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from meshes_emulator import Settings, create_app
 from meshes_emulator.clock import DEFAULT_START, ManualClock
-from meshes_emulator.defaults import DEFAULT_PUBLISHABLE_KEY, DEFAULT_WORKSPACE_ID
-from meshes_emulator.engine.dispatcher import INTERRUPTED, Dispatcher
-from meshes_emulator.engine.dispatcher import get as get_dispatcher
-from pytest_meshes.handle import MachineAuth
-from tests.api.connection_helpers import VALID_METADATA
-from tests.engine.aio import run_async
+from meshes_emulator.engine.dispatcher import INTERRUPTED
 from tests.engine.webhook_receiver import Receiver, Reply
-
-WS = DEFAULT_WORKSPACE_ID
-
-
-class Harness:
-    """An app on the in-process ASGI transport with the default credentials."""
-
-    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
-        self.app, self.client = app, client
-        self.emulator = app.state.emulator
-        self.dispatcher: Dispatcher = get_dispatcher(self.emulator)
-
-    async def post(self, path: str, body: Any, publishable: bool = False) -> dict[str, Any]:
-        headers = {"X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY} if publishable else {}
-        auth = None if publishable else self.auth()
-        response = await self.client.post("/api/v1" + path, json=body, headers=headers, auth=auth)
-        assert response.status_code < 300, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def get(self, path: str) -> dict[str, Any]:
-        response = await self.client.get("/api/v1" + path, auth=self.auth())
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    def auth(self) -> MachineAuth:
-        from meshes_emulator.defaults import DEFAULT_ACCESS_KEY, DEFAULT_ORG_ID, DEFAULT_SECRET_KEY
-
-        return MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
-
-    async def connection(self, kind: str, name: str, **metadata: Any) -> str:
-        body = {"workspace": WS, "type": kind, "name": name,
-                "metadata": metadata or VALID_METADATA[kind]}  # fmt: skip
-        return str((await self.post("/connections", body))["connection"]["id"])
-
-    async def rule(self, connection: str, event: str, **metadata: Any) -> str:
-        body = {"workspace": WS, "connection": connection, "event": event, "metadata": metadata}
-        return str((await self.post("/rules", body))["rule"]["id"])
-
-    async def emit(self, event: str, **payload: Any) -> str:
-        body = {"event": event, "payload": payload or {"email": "a@b.io"}}
-        return str((await self.post("/events", body, publishable=True))["event"]["id"])
+from tests.helpers import Harness, run_harness
 
 
 def run(test: Callable[[Harness], Awaitable[None]], db: str = ":memory:", background: bool = False) -> None:
-    settings = Settings(db_path=db, clock="manual", background_dispatcher=background)
-    app = create_app(settings)
-
-    async def main() -> None:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            harness = Harness(app, client)
-            try:
-                await test(harness)
-            finally:
-                await harness.dispatcher.stop()
-
-    run_async(main())
-    assert app.state.emulator.errors == []
-    app.state.emulator.store.close()
+    run_harness(test, db_path=db, clock="manual", background_dispatcher=background)
 
 
 def test_without_worker_nothing_runs_until_drained() -> None:
@@ -152,6 +87,7 @@ def test_interrupted_attempt_is_recovered_after_restart(tmp_path: Path) -> None:
         ids["rule"] = await h.rule(slack, "a", action="send_message", id="C", template="x")
         ids["event"] = await h.emit("a")
         item = h.emulator.store.one("SELECT * FROM rule_events")
+        assert item is not None
         with h.emulator.store.transaction():
             assert h.dispatcher.machine.claim(item) is not None  # the process "dies" here
 
@@ -190,7 +126,7 @@ def test_reset_while_a_webhook_is_in_flight() -> None:
             release.set()
             summary = await task
             assert summary.ran == []
-            assert h.emulator.store.one("SELECT COUNT(*) AS n FROM attempts")["n"] == 0
+            assert h.emulator.store.one("SELECT COUNT(*) AS n FROM attempts") == {"n": 0}
             assert h.dispatcher.stats()["idle"] is True
 
     run(scenario)

@@ -13,56 +13,26 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pytest_meshes.handle import MachineAuth
 from tests.engine.webhook_receiver import Receiver, Reply
-
-ENV_KEYS = ("MESHES_ORG_ID", "MESHES_ORGANIZATION_ID", "MESHES_ACCESS_KEY", "MESHES_SECRET_KEY")
+from tests.helpers import machine_client, serve_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
-@contextmanager
-def serve(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+def serve(db: Path, *args: str) -> AbstractContextManager[tuple[subprocess.Popen[str], dict[str, Any]]]:
     """Run `meshes-emulator serve` on port 0 with `db`; yield the process and its start-up block."""
-    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
-    command = [
-        sys.executable,
-        "-m",
-        "meshes_emulator",
-        "serve",
-        "--port",
-        "0",
-        "--json",
-        "--db",
-        str(db),
-        *args,
-    ]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    ) as process:
-        assert process.stdout is not None and process.stderr is not None
-        try:
-            line = process.stdout.readline()
-            if not line:
-                raise AssertionError(f"serve did not start: {process.stderr.read()}")
-            yield process, json.loads(line)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
+    return serve_process("--db", str(db), *args)
 
 
 def machine(info: dict[str, Any]) -> httpx.Client:
-    auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
-    return httpx.Client(base_url=info["api_url"], auth=auth, timeout=30, trust_env=False)
+    return machine_client(info, timeout=30, trust_env=False)
 
 
 def admin(info: dict[str, Any], method: str, path: str) -> Any:

@@ -26,11 +26,6 @@ def admin(meshes_server: MeshesServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
-
-
-@pytest.fixture
 def hubspot(api: httpx.Client, ws: str) -> Route:
     connection = create_connection(api, ws, "hubspot", name="HubSpot")
     rule = create_rule(api, ws, connection["id"], action="add_to_list", metadata={"id": "42"})

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from meshes_emulator.cli import main
 from meshes_emulator.engine.faults import FaultSpecError, parse_cli
-from tests.test_cli import serve
+from tests.helpers import serve
 
 
 def test_compact_specs() -> None:

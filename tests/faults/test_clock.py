@@ -8,6 +8,7 @@ import pytest
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import emit
 from tests.faults.helpers import Route, attempts, rule_event
+from tests.helpers import emulator_of
 
 
 def test_advance_steps_through_due_times_in_order(
@@ -69,9 +70,7 @@ def test_setting_the_clock_also_steps(
 def test_work_written_without_a_request_runs_when_the_clock_moves(
     api: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
-    emulator = meshes_server.emulator
-    if emulator is None:
-        pytest.skip("needs the in-process emulator")
+    emulator = emulator_of(meshes_server)
     # An event written without a request (as a seed file does) does not kick the dispatcher.
     from meshes_emulator.auth import Principal
     from meshes_emulator.services import events

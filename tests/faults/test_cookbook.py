@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import serve
+from tests.helpers import serve
 
 pytest_plugins = ["pytester"]
 

@@ -17,6 +17,7 @@ import pytest
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, webhook_connection
 from tests.engine.webhook_receiver import Receiver
+from tests.helpers import emulator_of
 
 TABLES = ("events", "rule_events", "attempts", "deliveries")
 
@@ -52,8 +53,7 @@ def scenario(meshes_server: MeshesServer, receiver: Receiver, seed: int) -> dict
 
 
 def dump(meshes_server: MeshesServer) -> dict[str, Any]:
-    assert meshes_server.emulator is not None
-    store = meshes_server.emulator.store
+    store = emulator_of(meshes_server).store
     result: dict[str, Any] = {}
     for table in TABLES:
         rows = store.all(f"SELECT * FROM {table} ORDER BY rowid")

@@ -6,6 +6,8 @@ import importlib.util
 
 import pytest
 
+from tests.helpers import run_pytester
+
 pytest_plugins = ["pytester"]
 
 TOOLKIT_TESTS = '''
@@ -77,19 +79,15 @@ def test_system_clock(meshes_server):
 '''
 
 
-def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-
 def test_toolkit(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_toolkit=TOOLKIT_TESTS)
-    _run(pytester).assert_outcomes(passed=7)
+    run_pytester(pytester).assert_outcomes(passed=7)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="pytest-xdist missing")
 def test_toolkit_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_toolkit=TOOLKIT_TESTS)
-    _run(pytester, "-n", "2").assert_outcomes(passed=7)
+    run_pytester(pytester, "-n", "2").assert_outcomes(passed=7)
 
 
 def test_assert_delivered_failure_reads_well(pytester: pytest.Pytester) -> None:
@@ -101,7 +99,7 @@ def test_assert_delivered_failure_reads_well(pytester: pytest.Pytester) -> None:
             meshes_server.assert_delivered(event=event, connection="nope", attempts=1)
         """
     )
-    result = _run(pytester)
+    result = run_pytester(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*DeliveryAssertionError: delivery assertion failed:",
                                  "*no delivery of this event matches event=*, connection=nope",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import ENV_KEYS
+from tests.helpers import ENV_KEYS
 
 NODE_CLIENT = Path(__file__).resolve().parents[1] / "clients" / "meshes_node_client.mjs"
 PRINT_ENV = ("import json, os, urllib.request; "

@@ -18,7 +18,7 @@ from meshes_emulator.services import export
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, emit
 from tests.api.test_mappings import SCHEMA
-from tests.test_cli import ENV_KEYS, serve
+from tests.helpers import ENV_KEYS, serve
 
 SECRET_TOKEN = "hubspot-secret-token-0001"
 

@@ -10,6 +10,7 @@ import httpx
 from meshes_emulator.ids import IdFactory
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, emit
+from tests.helpers import emulator_of
 
 
 def test_uuid7_ids_increase_when_the_clock_stands_still_or_steps_back() -> None:
@@ -112,8 +113,7 @@ def test_a_remembered_token_still_expires(meshes_server: MeshesServer) -> None:
     from meshes_emulator.clock import wall_clock
     from meshes_emulator.errors import Unauthorized
 
-    assert meshes_server.emulator is not None
-    emulator = meshes_server.emulator
+    emulator = emulator_of(meshes_server)
     token = meshes_server.token(lifetime=30)
     headers = {"authorization": f"Bearer {token}"}
     principal = auth.authenticate(emulator, headers, auth.MACHINE)

@@ -6,11 +6,22 @@ import importlib.util
 
 import pytest
 
+from tests.helpers import run_pytester
+
 pytest_plugins = ["pytester"]
 
+# A test during which the server raises: GET /workspaces answers 500.
+CRASHING_TEST = """
+def test_crash(meshes_server, monkeypatch):
+    from meshes_emulator.services import workspaces
 
-def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    def explode_on_the_server(*args):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(workspaces, "list_page", explode_on_the_server)
+    with meshes_server.client() as client:
+        assert client.get("/workspaces").status_code == 500
+"""
 
 
 def test_fixture_gives_a_working_server(pytester: pytest.Pytester) -> None:
@@ -38,7 +49,7 @@ def test_fixture_gives_a_working_server(pytester: pytest.Pytester) -> None:
             assert r.status_code == 401
         """
     )
-    result = _run(pytester)
+    result = run_pytester(pytester)
     result.assert_outcomes(passed=2)
 
 
@@ -56,7 +67,7 @@ def test_state_is_reset_between_tests(pytester: pytest.Pytester) -> None:
             assert key.startswith("mesh_pub_")
         """
     )
-    _run(pytester).assert_outcomes(passed=2)
+    run_pytester(pytester).assert_outcomes(passed=2)
 
 
 def test_same_seed_gives_same_ids(pytester: pytest.Pytester) -> None:
@@ -77,24 +88,12 @@ def test_same_seed_gives_same_ids(pytester: pytest.Pytester) -> None:
             assert meshes_server.create_workspace("Seeded") != seen[0]
         """
     )
-    _run(pytester).assert_outcomes(passed=3)
+    run_pytester(pytester).assert_outcomes(passed=3)
 
 
 def test_server_side_exception_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        def test_crash(meshes_server, monkeypatch):
-            from meshes_emulator.services import workspaces
-
-            def explode(*args):
-                raise RuntimeError("kaboom")
-
-            monkeypatch.setattr(workspaces, "list_page", explode)
-            with meshes_server.client() as client:
-                assert client.get("/workspaces").status_code == 500
-        """
-    )
-    result = _run(pytester)
+    pytester.makepyfile(CRASHING_TEST)
+    result = run_pytester(pytester)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*server-side errors*", "*GET /api/v1/workspaces*kaboom*"])
 
@@ -110,7 +109,7 @@ def test_fixture_file_from_ini(pytester: pytest.Pytester) -> None:
             assert "From Ini" in names
         """
     )
-    _run(pytester).assert_outcomes(passed=1)
+    run_pytester(pytester).assert_outcomes(passed=1)
 
 
 def test_marker_fixture_overrides(pytester: pytest.Pytester) -> None:
@@ -131,12 +130,12 @@ def test_marker_fixture_overrides(pytester: pytest.Pytester) -> None:
             assert names == ["Default Workspace"]
         """
     )
-    _run(pytester).assert_outcomes(passed=2)
+    run_pytester(pytester).assert_outcomes(passed=2)
 
 
 def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(meshes_server):\n    pass\n")
-    result = _run(pytester, "-p", "no:meshes")
+    result = run_pytester(pytester, "-p", "no:meshes")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'meshes_server' not found*"])
 
@@ -155,25 +154,13 @@ def test_parallel_workers_each_get_their_own_server(pytester: pytest.Pytester) -
             assert [w["name"] for w in records] == [f"Worker test {n}", "Default Workspace"]
         """
     )
-    result = _run(pytester, "-n", "2")
+    result = run_pytester(pytester, "-n", "2")
     result.assert_outcomes(passed=6)
 
 
 def test_server_traceback_is_in_the_failing_test_report(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        def test_crash(meshes_server, monkeypatch):
-            from meshes_emulator.services import workspaces
-
-            def explode_on_the_server(*args):
-                raise RuntimeError("kaboom")
-
-            monkeypatch.setattr(workspaces, "list_page", explode_on_the_server)
-            with meshes_server.client() as client:
-                assert client.get("/workspaces").status_code == 500
-        """
-    )
-    result = _run(pytester)
+    pytester.makepyfile(CRASHING_TEST)
+    result = run_pytester(pytester)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([  # the exception itself, chained, then its server traceback
         "*def explode_on_the_server(*args):", "*RuntimeError",
@@ -200,7 +187,7 @@ def test_meshes_settings_can_be_overridden(pytester: pytest.Pytester) -> None:
             assert meshes_server.emulator.ids.seed == 5
         """
     )
-    _run(pytester).assert_outcomes(passed=1)
+    run_pytester(pytester).assert_outcomes(passed=1)
 
 
 def test_start_up_failure_is_chained(pytester: pytest.Pytester) -> None:
@@ -214,7 +201,7 @@ def test_start_up_failure_is_chained(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.makepyfile("def test_x(meshes_server):\n    pass\n")
-    result = _run(pytester)
+    result = run_pytester(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*missing-seed-file.yaml*",
                                  "*The above exception was the direct cause*",
@@ -237,8 +224,8 @@ def test_emulator_starts_during_collection(pytester: pytest.Pytester) -> None:
         """,
         test_b="def test_second(meshes_server):\n    assert meshes_server.org_id\n",
     )
-    _run(pytester).assert_outcomes(passed=2)
-    _run(pytester, "test_a.py").assert_outcomes(passed=1)
+    run_pytester(pytester).assert_outcomes(passed=2)
+    run_pytester(pytester, "test_a.py").assert_outcomes(passed=1)
 
 
 def test_no_early_start_when_meshes_settings_is_overridden(pytester: pytest.Pytester) -> None:
@@ -255,4 +242,4 @@ def test_no_early_start_when_meshes_settings_is_overridden(pytester: pytest.Pyte
         """
     )
     pytester.makepyfile("def test_x(meshes_server):\n    assert meshes_server.emulator.ids.seed == 4\n")
-    _run(pytester).assert_outcomes(passed=1)
+    run_pytester(pytester).assert_outcomes(passed=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import run_pytester
+
 pytest_plugins = ["pytester"]
 
 TESTS = """
@@ -36,7 +38,7 @@ def test_marked_lenient(meshes_server):
 
 def _run(pytester: pytest.Pytester, expected: int) -> pytest.RunResult:
     pytester.makepyfile(TESTS.replace("EXPECTED", str(expected)))
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    return run_pytester(pytester)
 
 
 def test_lenient_by_default_marker_switches(pytester: pytest.Pytester) -> None:

@@ -14,7 +14,7 @@ import pytest
 from meshes_emulator import Settings, create_app
 from meshes_emulator.sitecheck import HostPolicy, host_name
 from pytest_meshes import MeshesServer
-from tests.reliability.conftest import local_url, serve
+from tests.helpers import local_url, serve
 from tests.test_error_shape import assert_error
 
 EVIL = "https://evil.example"

@@ -24,7 +24,7 @@ from meshes_emulator.exposure import admin_token_for, is_loopback, is_public
 from meshes_emulator.routes import all_routes
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
-from tests.reliability.conftest import clean_env, local_url, serve
+from tests.helpers import clean_env, local_url, serve
 from tests.test_error_shape import assert_error
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9]{32}$")

@@ -33,6 +33,7 @@ from meshes_emulator import defaults
 from meshes_emulator.openapi import document
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
+from tests.helpers import emulator_of
 from tests.reliability.world import build
 
 EXAMPLES = int(os.environ.get("MESHES_FUZZ_EXAMPLES", "12"))
@@ -125,5 +126,5 @@ def test_fuzz_every_operation(case: schemathesis.Case, fuzz_target: MeshesServer
     else:
         case.validate_response(response, checks=CHECKS)
         assert_declared_status(case, response.status_code)
-    assert fuzz_target.emulator.errors == [], [
-        e.error for e in fuzz_target.emulator.errors]
+    errors = emulator_of(fuzz_target).errors
+    assert errors == [], [e.error for e in errors]

@@ -23,7 +23,7 @@ from meshes_emulator.clock import isoformat, parse_instant
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth, mint_token
 from tests.engine.webhook_receiver import Receiver, Reply
-from tests.reliability.conftest import start_serve
+from tests.helpers import start_serve
 
 MARK = "l3akm3"  # every connection secret below contains it
 

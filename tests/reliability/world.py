@@ -17,6 +17,7 @@ import httpx
 from meshes_emulator.routes import public_routes, route_auth
 from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER
 from pytest_meshes import MeshesServer
+from tests.helpers import emulator_of
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 PARAM_RE = re.compile(r"\{([^}]+)\}")
@@ -89,7 +90,7 @@ def build(server: MeshesServer, api: httpx.Client) -> dict[str, str]:
 
 def digest(server: MeshesServer) -> str:
     """A fingerprint of every row of every table (the database state, for 'nothing written')."""
-    store = server.emulator.store
+    store = emulator_of(server).store
     hasher = hashlib.sha256()
     for table in TABLES_IN_DELETE_ORDER:
         rows = store.all(f"SELECT * FROM {table} ORDER BY rowid")
@@ -98,7 +99,7 @@ def digest(server: MeshesServer) -> str:
 
 
 def table_names(server: MeshesServer) -> set[str]:
-    store = server.emulator.store
+    store = emulator_of(server).store
     return {r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 

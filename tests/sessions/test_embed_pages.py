@@ -14,11 +14,6 @@ from tests.sessions.helpers import connection, emit, mint, move_clock, rule
 
 
 @pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
-
-
-@pytest.fixture
 def web(meshes_server: MeshesServer) -> Any:
     with httpx.Client(base_url=meshes_server.url, timeout=30) as client:
         yield client

@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
-from tests.reliability.conftest import serve
+from tests.helpers import serve
 from tests.sessions.helpers import mint
 
 
@@ -35,11 +34,6 @@ def status_with(server: MeshesServer, token: str) -> int:
     response = httpx.get(f"{server.api_url}/workspaces/{server.workspace_id}",
                          headers={"Authorization": f"Bearer {token}"})
     return response.status_code
-
-
-@pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
 
 
 def test_a_token_forged_with_the_seed_derived_secret_is_401(

@@ -14,11 +14,6 @@ from tests.sessions.helpers import connection, emit, mint, move_clock, rule, ses
 
 
 @pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
-
-
-@pytest.fixture
 def as_session(meshes_server: MeshesServer, api: httpx.Client,
                ws: str) -> Iterator[Any]:
     """as_session(**fields) -> a client holding a fresh session token of the default workspace."""

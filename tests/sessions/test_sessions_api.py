@@ -13,12 +13,6 @@ from pytest_meshes.handle import MachineAuth
 from tests.contract import validating_hooks
 from tests.sessions.helpers import UNKNOWN_ID, mint, move_clock, session_client
 
-
-@pytest.fixture
-def ws(meshes_server: MeshesServer) -> str:
-    return meshes_server.workspace_id or ""
-
-
 # -- createSession ------------------------------------------------------------------------------
 
 
