@@ -198,7 +198,7 @@ class Serve:
         ran = 0
         while True:
             body = self.admin("POST", "/settle")
-            ran += body["ran"]
+            ran += int(body["ran"])
             if body["due_now"] == 0 and not body["in_flight"]:
                 return ran
 

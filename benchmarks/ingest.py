@@ -54,16 +54,16 @@ def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]
     print(f"-- {kind} database ({db if kind == 'file' else ':memory:'})")
     ratios = {}
     for level in LEVELS:
-        trivial, ingest = results[level]["trivial"], results[level]["ingest"]
-        base = median([r["rps"] for r in trivial])
-        rate = median([r["rps"] for r in ingest])
-        print(summary(f"c={level:<3} trivial GET /_emulator/health", [r["rps"] for r in trivial],
+        trivial_runs, ingest_runs = results[level]["trivial"], results[level]["ingest"]
+        base = median([r["rps"] for r in trivial_runs])
+        rate = median([r["rps"] for r in ingest_runs])
+        print(summary(f"c={level:<3} trivial GET /_emulator/health", [r["rps"] for r in trivial_runs],
                       "req/s"))
-        print(summary(f"c={level:<3} ingest POST /api/v1/events", [r["rps"] for r in ingest],
+        print(summary(f"c={level:<3} ingest POST /api/v1/events", [r["rps"] for r in ingest_runs],
                       "ev/s"))
         target = f">= {TARGETS[kind][0]}" if level == 8 else ""
         print(ratio_line("ingest / trivial", rate, base, target))
-        for name, runs in (("trivial", trivial), ("ingest", ingest)):
+        for name, runs in (("trivial", trivial_runs), ("ingest", ingest_runs)):
             p50 = median([r["p50_ms"] for r in runs])
             p99 = median([r["p99_ms"] for r in runs])
             cpu = median([r["server_cpu_us"] for r in runs])

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import resource
 import socket
 import sys
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 try:
     import uvloop
@@ -102,7 +103,7 @@ class Connection(asyncio.Protocol):
         self.total = -1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -155,7 +156,7 @@ async def generate(args: argparse.Namespace) -> dict[str, Any]:
     futures = []
     for _ in range(args.connections):
         done: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(lambda d=done: Connection(work, d), args.host, args.port)
+        await loop.create_connection(functools.partial(Connection, work, done), args.host, args.port)
         futures.append(done)
     await asyncio.sleep(args.warmup)
     work.recording = True
@@ -191,7 +192,7 @@ RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-lengt
 
 class Trivial(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
         self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:

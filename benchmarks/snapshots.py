@@ -79,7 +79,7 @@ class World:
 
     def counts(self) -> dict[str, int]:
         store = self.emulator.store
-        return {table: store.one(f"SELECT count(*) AS n FROM {table}")["n"]  # type: ignore[index]
+        return {table: store.one(f"SELECT count(*) AS n FROM {table}")["n"]
                 for table in ("connections", "rules", "events", "rule_events", "attempts",
                               "deliveries")}
 

@@ -24,7 +24,8 @@ SPEC_ID = "urn:meshes-emulator:openapi"
 @functools.cache
 def _registry() -> Registry:
     resource = Resource.from_contents(document(), default_specification=DRAFT202012)
-    return Registry().with_resource(SPEC_ID, resource)
+    registry: Registry = Registry().with_resource(SPEC_ID, resource)
+    return registry
 
 
 @functools.cache
@@ -67,8 +68,8 @@ def schema_for(method: str, path: str, status: int) -> dict[str, Any] | None:
     content = declared.get("content", {}).get("application/json")
     if content is None:
         return None
-    schema = content.get("schema", {})
-    return _absolute(schema)
+    schema: dict[str, Any] = _absolute(content.get("schema", {}))
+    return schema
 
 
 def _absolute(schema: Any) -> Any:

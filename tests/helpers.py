@@ -4,7 +4,8 @@
 - `run_pytester`: the pytest plugin exercised in a pytester subprocess;
 - `Harness` / `run_harness`: an in-process app on httpx's ASGI transport, the test drains;
 - `emulator_of`: the running `Emulator` behind the fixture's typed door;
-- `walk_pages`: every record of a paginated list, page by page.
+- `walk_pages`: every record of a paginated list, page by page;
+- `assert_error`: the one check of the Meshes error body.
 """
 
 from __future__ import annotations
@@ -119,6 +120,22 @@ def machine_client(info: dict[str, Any], **kwargs: Any) -> httpx.Client:
     """A machine-JWT client on a `serve` process's /api/v1 (credentials from its start-up block)."""
     auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
     return httpx.Client(base_url=info["api_url"], auth=auth, **kwargs)
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+def assert_error(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
+    """The one error-shape check (reference §4.1): status, JSON content type,
+    {message, error: {name, message, data?: [{param, msg}]}}; returns the body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert isinstance(body["message"], str) and body["message"]
+    assert body["error"]["name"] == name
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    for item in body["error"].get("data", []):
+        assert set(item) == {"param", "msg"}
+    return body
 
 
 # -- the pytest plugin in a pytester subprocess ----------------------------------------------------

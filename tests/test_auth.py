@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import warnings
+from collections.abc import Mapping
 
 import httpx
 import jwt
@@ -31,7 +32,7 @@ def _assert_401(response: httpx.Response, reason: str) -> None:
     assert reason.lower() in body["error"]["message"].lower()
 
 
-def _b64(data: dict[str, object]) -> str:
+def _b64(data: Mapping[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 

@@ -9,20 +9,7 @@ from meshes_emulator import Settings, create_app, defaults
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
 from tests.engine.aio import run_async
-from tests.helpers import emulator_of
-
-
-def assert_error(response: httpx.Response, status: int, name: str) -> dict[str, object]:
-    """The one shape check: status, JSON content type, {message, error: {name, message}}."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["message"], str) and body["message"]
-    assert body["error"]["name"] == name
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    for item in body["error"].get("data", []):
-        assert set(item) == {"param", "msg"}
-    return body  # type: ignore[no-any-return]
+from tests.helpers import assert_error, emulator_of
 
 
 def test_unknown_route(raw: httpx.Client) -> None:
@@ -73,7 +60,7 @@ def test_oversized_body(api: httpx.Client, meshes_server: MeshesServer) -> None:
 
 def test_validation_error_lists_parameters(api: httpx.Client) -> None:
     body = assert_error(api.post("/workspaces", json={"name": "!"}), 400, "BadRequest")
-    assert body["error"]["data"][0]["param"] == "name"  # type: ignore[index]
+    assert body["error"]["data"][0]["param"] == "name"
 
 
 def test_unauthorized(raw: httpx.Client) -> None:

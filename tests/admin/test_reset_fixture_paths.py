@@ -18,8 +18,7 @@ import pytest
 
 from meshes_emulator.services.fixtures import MAX_FIXTURE_BYTES
 from pytest_meshes import MeshesServer
-from tests.helpers import serve
-from tests.test_error_shape import assert_error
+from tests.helpers import assert_error, serve
 
 SEED = "workspaces:\n  - name: Seeded\n"
 BROKEN = ("workspaces:\n  - name: Broken\n    connections:\n"

@@ -116,3 +116,11 @@ def rule_exists(meshes_server: MeshesServer, rule_id: str) -> bool:
 
 def move_clock(meshes_server: MeshesServer, now: str) -> None:
     meshes_server.admin("POST", "/clock", {"now": now})
+
+
+def stored_metadata(meshes_server: MeshesServer, connection_id: str) -> str:
+    """The connection's metadata as the store holds it (secrets unmasked)."""
+    store = emulator_of(meshes_server).store
+    row = store.one("SELECT metadata FROM connections WHERE id = ?", [connection_id])
+    assert row is not None
+    return str(row["metadata"])

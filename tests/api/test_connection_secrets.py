@@ -10,8 +10,7 @@ import pytest
 
 from meshes_emulator.catalog import INTEGRATION_TYPES, MASK
 from pytest_meshes import MeshesServer
-from tests.api.connection_helpers import VALID_METADATA, create, insert_rule
-from tests.helpers import emulator_of
+from tests.api.connection_helpers import VALID_METADATA, create, insert_rule, stored_metadata
 
 MARK = "s3cr3t"  # every secret value in VALID_METADATA (and below) contains it
 
@@ -108,7 +107,5 @@ def test_no_secret_in_any_response_or_log(
 def test_the_store_keeps_the_real_secrets(api: httpx.Client, meshes_server: MeshesServer) -> None:
     """The mask is only on the way out: deliveries need the real values."""
     connection = create(api, meshes_server.workspace_id or "", "webhook")
-    store = emulator_of(meshes_server).store
-    row = store.one("SELECT metadata FROM connections WHERE id = ?", [connection["id"]])
-    assert "wh-s3cr3t-bearer" in row["metadata"]
-    assert "wh-s3cr3t-signing" in row["metadata"]
+    assert "wh-s3cr3t-bearer" in stored_metadata(meshes_server, connection["id"])
+    assert "wh-s3cr3t-signing" in stored_metadata(meshes_server, connection["id"])

@@ -16,8 +16,9 @@ from tests.api.connection_helpers import (
     insert_rule,
     other_org_client,
     rule_exists,
+    stored_metadata,
 )
-from tests.helpers import emulator_of, walk_pages
+from tests.helpers import walk_pages
 
 STRICT = pytest.mark.meshes(strict=True)  # inferred checks refuse only in strict mode
 
@@ -301,9 +302,7 @@ def test_update_replaces_name_and_metadata(api: httpx.Client, meshes_server: Mes
     assert updated["created_at"] == created["created_at"]
     assert updated["type"] == "activecampaign"
     assert api.get(f"/connections/{created['id']}").json() == updated
-    store = emulator_of(meshes_server).store
-    row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
-    assert '"new-key"' in row["metadata"]
+    assert '"new-key"' in stored_metadata(meshes_server, created["id"])
 
 
 def test_update_keeps_a_secret_sent_back_masked(
@@ -311,9 +310,7 @@ def test_update_keeps_a_secret_sent_back_masked(
 ) -> None:
     created = create(api, meshes_server.workspace_id or "", "sendgrid")
     api.put(f"/connections/{created['id']}", json={"name": "SG", "metadata": created["metadata"]})
-    store = emulator_of(meshes_server).store
-    row = store.one("SELECT metadata FROM connections WHERE id = ?", [created["id"]])
-    assert "SG.s3cr3t.key" in row["metadata"]
+    assert "SG.s3cr3t.key" in stored_metadata(meshes_server, created["id"])
 
 
 def test_update_hidden_is_kept_when_absent(api: httpx.Client, meshes_server: MeshesServer) -> None:

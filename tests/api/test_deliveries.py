@@ -139,8 +139,8 @@ def test_matching_rules_only(
 
     def rule(event: str = "user.signup", **extra: Any) -> str:
         metadata = {"id": "C1", "template": "x", **extra.pop("metadata", {})}
-        return create_rule(api, ws, slack["id"], event, action="send_message",
-                           metadata=metadata, **extra)["id"]  # fmt: skip
+        return str(create_rule(api, ws, slack["id"], event, action="send_message",
+                               metadata=metadata, **extra)["id"])  # fmt: skip
 
     plain = rule(metadata={"n": "1"})
     hidden = rule(metadata={"n": "2"}, hidden=True)

@@ -104,7 +104,7 @@ def test_pagination_walks_every_workspace_once(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"limit": "x"},
                                     {"cursor": "!!"}, {"cursor": "abc"}])
-def test_bad_page_parameters(api: httpx.Client, params: dict[str, object]) -> None:
+def test_bad_page_parameters(api: httpx.Client, params: dict[str, str | int]) -> None:
     response = api.get("/workspaces", params=params)
     assert response.status_code == 400
     assert response.json()["error"]["data"][0]["param"] in ("limit", "cursor")

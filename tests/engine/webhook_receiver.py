@@ -95,7 +95,7 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def wait_for(self, path: str, count: int, timeout: float = 30) -> bool:
         """Block until `count` requests reached `path` (False on timeout)."""

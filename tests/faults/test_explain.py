@@ -17,8 +17,8 @@ def test_every_rule_and_why(
 
     def rule(event: str = "user.signup", n: str = "0", **extra: object) -> str:
         metadata = {"id": "C1", "template": "x", "n": n}
-        return create_rule(api, ws, slack["id"], event, action="send_message", metadata=metadata,
-                           **extra)["id"]  # fmt: skip
+        return str(create_rule(api, ws, slack["id"], event, action="send_message", metadata=metadata,
+                               **extra)["id"])  # fmt: skip
 
     other_name = rule("user.login", "1")
     by_resource = rule(n="2", resource="orders")

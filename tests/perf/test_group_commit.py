@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from meshes_emulator import Settings, create_app
+from meshes_emulator.context import Emulator
 from meshes_emulator.defaults import DEFAULT_PUBLISHABLE_KEY, DEFAULT_WORKSPACE_ID
 from meshes_emulator.services import events
 from meshes_emulator.store import events as event_store
@@ -50,7 +51,8 @@ async def _post_all(app: Any, bodies: list[dict[str, Any]]) -> list[httpx.Respon
 
 
 def _stored(app: Any) -> list[dict[str, Any]]:
-    return app.state.emulator.store.all("SELECT id, event, payload FROM events ORDER BY rowid")
+    emulator: Emulator = app.state.emulator
+    return emulator.store.all("SELECT id, event, payload FROM events ORDER BY rowid")
 
 
 def test_concurrent_events_share_a_transaction_and_keep_their_order(

@@ -23,6 +23,7 @@ import pytest
 
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
+from tests.helpers import assert_error
 from tests.reliability.world import (
     Operation,
     build,
@@ -31,7 +32,6 @@ from tests.reliability.world import (
     fill,
     operations,
 )
-from tests.test_error_shape import assert_error
 
 MANAGEMENT_OPS = [op for op in operations() if "publishable" not in op.auth]
 INGEST_OPS = [op for op in operations() if "publishable" in op.auth]
@@ -52,12 +52,15 @@ def intruder(meshes_server: MeshesServer) -> Iterator[tuple[httpx.Client, dict[s
         yield client, other
 
 
-def _body_for(op: Operation, world: dict[str, str] | None = None) -> dict[str, Any] | None:
+JSONBody = dict[str, Any] | list[dict[str, Any]]  # an object, or an array for /events/bulk
+
+
+def _body_for(op: Operation, world: dict[str, str] | None = None) -> JSONBody | None:
     """A body that passes validation, so the answer is decided by who owns the ids."""
     ws = (world or {}).get("workspace_id", "00000000-0000-4000-8000-000000000000")
     connection = (world or {}).get("connection_id", "00000000-0000-4000-8000-000000000000")
     hubspot = {"access_token": "t", "portal_id": "1"}
-    valid: dict[tuple[str, str], dict[str, Any]] = {
+    valid: dict[tuple[str, str], JSONBody] = {
         ("PUT", "/workspaces/{workspace_id}"): {"name": "Renamed By Intruder"},
         ("POST", "/workspaces"): {"name": "Made By Intruder"},
         ("PUT", "/connections/{connection_id}"): {"name": "taken", "metadata": hubspot},
@@ -278,7 +281,7 @@ HEADER_ATTACKS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("attack", HEADER_ATTACKS, ids=str)
 def test_hostile_headers_are_401(attack: str, meshes_server: MeshesServer) -> None:
-    header = {"alg": "HS256", "typ": "JWT", "kid": meshes_server.access_key}
+    header: dict[str, Any] = {"alg": "HS256", "typ": "JWT", "kid": meshes_server.access_key}
     header.update(HEADER_ATTACKS[attack])
     if attack == "kid_list":
         header["kid"] = [meshes_server.access_key]

@@ -14,8 +14,7 @@ import pytest
 from meshes_emulator import Settings, create_app
 from meshes_emulator.sitecheck import HostPolicy, host_name
 from pytest_meshes import MeshesServer
-from tests.helpers import local_url, serve
-from tests.test_error_shape import assert_error
+from tests.helpers import assert_error, local_url, serve
 
 EVIL = "https://evil.example"
 

@@ -24,8 +24,7 @@ from meshes_emulator.exposure import admin_token_for, is_loopback, is_public
 from meshes_emulator.routes import all_routes
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
-from tests.helpers import clean_env, local_url, serve
-from tests.test_error_shape import assert_error
+from tests.helpers import assert_error, clean_env, local_url, serve
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 
@@ -214,7 +213,7 @@ def test_human_banner_prints_the_token(tmp_path: Path) -> None:
     ) as process:
         assert process.stdout is not None
         try:
-            lines = []
+            lines: list[str] = []
             while not any("to your own on a shared host" in line for line in lines):
                 line = process.stdout.readline()
                 assert line, "banner ended without the admin token"

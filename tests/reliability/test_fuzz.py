@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -35,6 +36,8 @@ from pytest_meshes import MeshesServer
 from pytest_meshes.handle import mint_token
 from tests.helpers import emulator_of
 from tests.reliability.world import build
+
+Case: TypeAlias = schemathesis.Case[Any]
 
 EXAMPLES = int(os.environ.get("MESHES_FUZZ_EXAMPLES", "12"))
 SEED = os.environ.get("MESHES_FUZZ_SEED")  # unset: derandomized (the same cases every run)
@@ -62,11 +65,11 @@ def fresh_token() -> str:
 class FreshMachineToken:
     """A new 30-second JWT for every request, exactly as the official clients do."""
 
-    def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+    def get(self, case: Case, ctx: schemathesis.AuthContext) -> str:
         return fresh_token()
 
-    def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+    def set(self, case: Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        case.headers = CaseInsensitiveDict({**case.headers, "Authorization": f"Bearer {data}"})
 
 
 @schema.hook
@@ -91,7 +94,7 @@ def fuzz_target(meshes_server: MeshesServer, api: httpx.Client) -> Iterator[Mesh
 GLOBAL_STATUSES = {400, 401, 404, 405, 413}
 
 
-def assert_declared_status(case: schemathesis.Case, status: int) -> None:
+def assert_declared_status(case: Case, status: int) -> None:
     """The status is declared for the operation (or is one of the global error statuses)."""
     responses = case.operation.definition.raw.get("responses", {})
     assert str(status) in responses or "default" in responses or status in GLOBAL_STATUSES, (
@@ -108,7 +111,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 @settings(max_examples=EXAMPLES, derandomize=SEED is None, deadline=None, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_fuzz_every_operation(case: schemathesis.Case, fuzz_target: MeshesServer) -> None:
+def test_fuzz_every_operation(case: Case, fuzz_target: MeshesServer) -> None:
     if "Authorization" in (case.headers or {}) and str(case.headers["Authorization"]).count(".") == 2:
         case.headers["Authorization"] = f"Bearer {fresh_token()}"  # never stale at send time
     response = case.call(base_url=fuzz_target.url, timeout=REQUEST_TIMEOUT)

@@ -17,6 +17,7 @@ import pytest
 from meshes_emulator.http import MAX_JSON_DEPTH
 from meshes_emulator.settings import DEFAULT_MAX_BODY_BYTES
 from pytest_meshes import MeshesServer
+from tests.helpers import assert_error
 from tests.reliability.world import (
     Operation,
     build,
@@ -26,7 +27,6 @@ from tests.reliability.world import (
     operations,
     table_names,
 )
-from tests.test_error_shape import assert_error
 
 WS = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"  # the default workspace (defaults.py)
 SQL = "'; DROP TABLE events; --"
@@ -305,7 +305,7 @@ def test_malformed_limits_and_cursors_are_400(api: httpx.Client, path: str, valu
                                              param: str) -> None:
     """Regression: '²' passed str.isdigit() then broke int(); a 30-digit rowid overflowed SQLite."""
     body = assert_error(api.get(f"{path}?{param}={value}"), 400, "BadRequest")
-    assert body["error"]["data"][0]["param"] == param  # type: ignore[index]
+    assert body["error"]["data"][0]["param"] == param
 
 
 def test_hostile_path_ids_are_not_found(api: httpx.Client) -> None:

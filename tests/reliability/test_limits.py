@@ -34,8 +34,8 @@ from meshes_emulator.wire_limits import ConnectionLimits
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth, mint_token
 from pytest_meshes.server import ServerThread, asgi_request
+from tests.helpers import assert_error
 from tests.sessions.helpers import connection, emit, rule
-from tests.test_error_shape import assert_error
 
 SERVER = ("127.0.0.1", 80)
 

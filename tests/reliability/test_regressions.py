@@ -5,10 +5,13 @@ Each test names the defect it pins; docs/reliability.md lists them.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 import httpx
 
 from pytest_meshes import MeshesServer
-from tests.test_error_shape import assert_error
+from tests.helpers import assert_error
 
 
 def test_template_index_with_thousands_of_digits_does_not_crash_the_attempt(
@@ -56,17 +59,17 @@ def test_content_length_with_non_ascii_digits_is_not_a_500() -> None:
         status = 0
         sent = False
 
-        async def receive() -> dict[str, object]:
+        async def receive() -> dict[str, Any]:
             nonlocal sent
             if sent:
                 return {"type": "http.disconnect"}
             sent = True
             return {"type": "http.request", "body": b"{}", "more_body": False}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])  # type: ignore[call-overload]
+                status = int(message["status"])
 
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                  "method": "POST", "scheme": "http", "path": "/_emulator/orgs", "raw_path":
