@@ -133,16 +133,6 @@ def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
     return problems
 
 
-async def read_model(request: Request, model: type[M]) -> M:
-    """Read and validate a JSON object body."""
-    return validate(model, await read_json(request))
-
-
-def query_str(request: Request, name: str) -> str | None:
-    """A query parameter, or None when absent. Repeated keys: the last wins."""
-    return request.query_params.get(name)
-
-
 def query_bool(request: Request, name: str, default: bool = False) -> bool:
     raw = request.query_params.get(name)
     if raw is None:

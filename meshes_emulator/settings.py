@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -39,7 +39,6 @@ class Settings:
     delivery_connection_limit: int = 48
     webhook_timeout: float = 10.0
     webhook_answer_limit: int = 64 * 1024
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def credentials_from_env(cls, environ: dict[str, str] | None = None) -> dict[str, str | None]:

@@ -2,6 +2,7 @@
 
 `meshes.yaml` describes the public API and is held against the reference contract by a test;
 `emulator.yaml` describes `/_emulator/*`. Both are package data, merged and served as JSON.
+The `IntegrationType` enum comes from `catalog/integrations.json`, the one list of types.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def _load(name: str) -> dict[str, Any]:
 @functools.cache
 def document() -> dict[str, Any]:
     """The merged OpenAPI document (parsed once per process)."""
+    from meshes_emulator.catalog import INTEGRATION_TYPES
+
     spec = _load("meshes.yaml")
+    spec["components"]["schemas"]["IntegrationType"]["enum"] = list(INTEGRATION_TYPES)
     admin = _load("emulator.yaml")
     spec.setdefault("tags", []).extend(admin.get("tags", []))
     spec["paths"].update(_with_site_refusals(admin.get("paths", {})))

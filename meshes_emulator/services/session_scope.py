@@ -157,11 +157,6 @@ POLICIES: dict[tuple[str, str], Policy] = {
 }
 
 
-def session_routes() -> frozenset[tuple[str, str]]:
-    """The public routes that accept session tokens."""
-    return frozenset(POLICIES)
-
-
 # -- the guard ------------------------------------------------------------------------------------
 
 
