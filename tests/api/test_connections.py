@@ -447,13 +447,17 @@ def test_same_seed_gives_same_connection_ids(meshes_server: MeshesServer) -> Non
     assert ids[0] == ids[1]
 
 
+def _webhook_and_rule_body(api: httpx.Client, ws: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A webhook connection and the body of a rule sending `user.signup` to it."""
+    hook = create(api, ws, "webhook")
+    return hook, {"workspace": ws, "connection": hook["id"], "event": "user.signup",
+                  "metadata": {"action": "send_webhook"}}
+
+
 def test_inactive_rules_do_not_block_delete_and_go_with_it(
     api: httpx.Client, meshes_server: MeshesServer
 ) -> None:
-    ws = meshes_server.workspace_id or ""
-    hook = create(api, ws, "webhook")
-    body = {"workspace": ws, "connection": hook["id"], "event": "user.signup",
-            "metadata": {"action": "send_webhook"}}  # fmt: skip
+    hook, body = _webhook_and_rule_body(api, meshes_server.workspace_id or "")
     paused = [api.post("/rules", json={**body, "event": event, "active": False}).json()["rule"]
               for event in ("user.signup", "order.paid")]
     assert all(rule["active"] is False for rule in paused)
@@ -469,10 +473,7 @@ def test_inactive_rules_do_not_block_delete_and_go_with_it(
 def test_one_active_rule_blocks_delete_of_a_connection_with_inactive_ones(
     api: httpx.Client, meshes_server: MeshesServer
 ) -> None:
-    ws = meshes_server.workspace_id or ""
-    hook = create(api, ws, "webhook")
-    body = {"workspace": ws, "connection": hook["id"], "event": "user.signup",
-            "metadata": {"action": "send_webhook"}}  # fmt: skip
+    hook, body = _webhook_and_rule_body(api, meshes_server.workspace_id or "")
     paused = api.post("/rules", json={**body, "active": False}).json()["rule"]
     live = api.post("/rules", json={**body, "event": "order.paid"}).json()["rule"]
     refused = api.delete(f"/connections/{hook['id']}")

@@ -140,33 +140,25 @@ def test_sigkill_while_ingesting_loses_nothing_and_deliveries_resume(tmp_path: P
             assert {d["event_id"] for d in interrupted["records"]} >= set(acked)
 
 
+def route_and_emit(api: httpx.Client, workspace: str, url: str) -> dict[str, Any]:
+    """A webhook connection on `url`, a rule sending event `x` to it, and one such event."""
+    hook = api.post("/connections", json={"workspace": workspace, "type": "webhook", "name": "down",
+                                          "metadata": {"url": url}})
+    api.post("/rules", json={"workspace": workspace, "event": "x",
+                             "connection": hook.json()["connection"]["id"],
+                             "metadata": {"action": "send_webhook"}})
+    created: dict[str, Any] = api.post(
+        "/events", json={"workspace": workspace, "event": "x", "payload": {"n": 1}}).json()["event"]
+    return created
+
+
 def test_retry_delays_option_fails_a_delivery_quickly(tmp_path: Path) -> None:
     with Receiver() as receiver:
         receiver.replies["/down"] = Reply(503)
         with serve(tmp_path / "retry.db", "--retry-delays", "0,0") as (_, info):
             workspace = info["workspaces"][0]["id"]
             with machine(info) as api:
-                hook = api.post(
-                    "/connections",
-                    json={
-                        "workspace": workspace,
-                        "type": "webhook",
-                        "name": "down",
-                        "metadata": {"url": receiver.url + "/down"},
-                    },
-                )
-                api.post(
-                    "/rules",
-                    json={
-                        "workspace": workspace,
-                        "event": "x",
-                        "connection": hook.json()["connection"]["id"],
-                        "metadata": {"action": "send_webhook"},
-                    },
-                )
-                created = api.post(
-                    "/events", json={"workspace": workspace, "event": "x", "payload": {"n": 1}}
-                ).json()["event"]
+                created = route_and_emit(api, workspace, receiver.url + "/down")
                 admin(info, "POST", "/settle")
                 event = api.get(f"/events/{created['id']}").json()
         (state,) = event["rule_events"]
@@ -181,27 +173,7 @@ def test_background_worker_retries_on_the_system_clock(tmp_path: Path) -> None:
         with serve(tmp_path / "worker.db", "--retry-delays", "0.1,0.2") as (_, info):
             workspace = info["workspaces"][0]["id"]
             with machine(info) as api:
-                hook = api.post(
-                    "/connections",
-                    json={
-                        "workspace": workspace,
-                        "type": "webhook",
-                        "name": "down",
-                        "metadata": {"url": receiver.url + "/down"},
-                    },
-                )
-                api.post(
-                    "/rules",
-                    json={
-                        "workspace": workspace,
-                        "event": "x",
-                        "connection": hook.json()["connection"]["id"],
-                        "metadata": {"action": "send_webhook"},
-                    },
-                )
-                created = api.post(
-                    "/events", json={"workspace": workspace, "event": "x", "payload": {"n": 1}}
-                ).json()["event"]
+                created = route_and_emit(api, workspace, receiver.url + "/down")
                 assert receiver.wait_for("/down", 3)
                 admin(info, "POST", "/settle")  # waits for the third attempt to be recorded
                 event = api.get(f"/events/{created['id']}").json()
