@@ -64,6 +64,7 @@ class RequestJournal:
         self.size = max(0, size)
         self.entries: deque[Entry] = deque(maxlen=self.size or 1)
         self.seq = 0
+        self.seen = 0  # HTTP requests that reached the app, kept or not (never cleared)
 
     @property
     def enabled(self) -> bool:
@@ -171,6 +172,7 @@ class RequestRecorder:
             return
         emulator = scope["app"].state.emulator
         journal: RequestJournal = emulator.journal
+        journal.seen += 1  # the fixture's reset is skipped only when this has not moved
         path: str = scope["path"]
         keep = journal.enabled and not path.startswith(ADMIN_PREFIX)
         if not keep and not logs.ACCESS.isEnabledFor(logs.level_for(path)):

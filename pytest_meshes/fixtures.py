@@ -213,7 +213,7 @@ def meshes_server(
     handle = meshes_server_process
     options = test_options(request)
     earlier = 0
-    if handle.app is None and not wipes_attached_server(request.config):
+    if not handle.in_process and not wipes_attached_server(request.config):
         earlier = len(handle.server_errors())
         handle.refresh_credentials()
     elif options.snapshot is not None:  # the marker's snapshot instead of a reset

@@ -89,9 +89,9 @@ class MeshesServer(Toolkit):
                  local: LocalRequest | None = None, door: Door | None = None) -> None:
         self.url = url.rstrip("/")
         self.api_url = self.url + "/api/v1"
-        self.app = app
+        self._app = app
         self.door = door
-        self.emulator: Emulator | None = door.emulator if door is not None else (
+        self._emulator: Emulator | None = door.emulator if door is not None else (
             app.state.emulator if app is not None else None)
         self.local = local if local is not None or door is None else door.thread.request
         # An exposed emulator (serve --host 0.0.0.0) wants its admin token on /_emulator/*.
@@ -99,6 +99,26 @@ class MeshesServer(Toolkit):
         self._admin_headers = {"X-Meshes-Emulator-Token": token} if token else {}
         self._admin_client: httpx.Client | None = None
         self.refresh_credentials()
+
+    @property
+    def emulator(self) -> Emulator | None:
+        """The running `Emulator` itself (in this process; else None). Whoever reaches in may
+        change anything: the next reset then runs in full."""
+        if self.door is not None:
+            self.door.touched = True
+        return self._emulator
+
+    @property
+    def app(self) -> Any:
+        """The ASGI app when the emulator runs in this process (else None); see `emulator`."""
+        if self.door is not None:
+            self.door.touched = True
+        return self._app
+
+    @property
+    def in_process(self) -> bool:
+        """Whether the emulator runs in this process (the fixture resets it itself)."""
+        return self._app is not None or self.door is not None
 
     @property
     def _admin(self) -> httpx.Client:
