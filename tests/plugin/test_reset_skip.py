@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import meshes_emulator
+from meshes_emulator.clock import ManualClock
 from meshes_emulator.services import admin
 from pytest_meshes import MeshesServer
 
@@ -82,8 +83,9 @@ def test_reaching_into_the_emulator_makes_it_run(emulator: MeshesServer, resets:
     assert door is not None
     start = door.emulator.clock.now()
     running = emulator.emulator  # whoever holds the Emulator may change anything...
-    assert running is not None
-    door.thread.run(lambda: running.clock.advance(60))  # ...without a request or a row changed
+    assert running is not None and isinstance(running.clock, ManualClock)
+    clock = running.clock
+    door.thread.run(lambda: clock.advance(60))  # ...without a request or a row changed
     emulator.reset()
     assert len(resets) == 2
     assert door.emulator.clock.now() == start
