@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
 __all__ = ["MeshesTestCase", "Running", "Settings", "__version__", "create_app", "running"]
 
 from meshes_emulator.settings import Settings
 from meshes_emulator.testing import MeshesTestCase, Running, running
+from meshes_emulator.version import __version__
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

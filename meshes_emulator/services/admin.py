@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
+from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock, isoformat
 from meshes_emulator.context import CapturedError, Emulator
 from meshes_emulator.ids import IdFactory, Rng
 from meshes_emulator.services import fixtures, orgs
+from meshes_emulator.version import __version__
 
 
 def reset(emulator: Emulator, *, seed: int | None = None, start: datetime | None = None,
@@ -85,3 +86,40 @@ class _Saved:
         emulator.errors[:] = self.errors
         emulator.leniency.reset(self.strict)
         emulator.leniency.records.extend(self.warnings)
+
+
+def strict_mode(emulator: Emulator, requested: bool | None, given: bool) -> bool:
+    """The leniency mode a reset asks for: not `given` keeps the mode, None is the configured
+    one (`serve --strict`)."""
+    if not given:
+        return bool(emulator.leniency.strict)
+    return bool(emulator.settings.strict) if requested is None else requested
+
+
+def clock_state(emulator: Emulator) -> dict[str, Any]:
+    """`{mode, now}`."""
+    return {"mode": emulator.clock.mode, "now": isoformat(emulator.clock.now())}
+
+
+def info(emulator: Emulator) -> dict[str, Any]:
+    """`{version, db, seed, clock}`."""
+    return {"version": __version__, "db": emulator.settings.db_path, "seed": emulator.ids.seed,
+            "clock": clock_state(emulator)}  # fmt: skip
+
+
+def reset_state(emulator: Emulator) -> dict[str, Any]:
+    """What a reset answers: `{reset, seed, clock, strict}`."""
+    return {"reset": True, "seed": emulator.ids.seed, "clock": clock_state(emulator),
+            "strict": emulator.leniency.strict}  # fmt: skip
+
+
+def captured_errors(emulator: Emulator) -> list[dict[str, Any]]:
+    """Unexpected server-side exceptions since the last reset: `[{method, path, error,
+    traceback}]`."""
+    return [{"method": e.method, "path": e.path, "error": e.error, "traceback": e.traceback}
+            for e in emulator.errors]  # fmt: skip
+
+
+def warnings(emulator: Emulator) -> tuple[bool, list[dict[str, Any]]]:
+    """The leniency mode and its warnings since the last reset, oldest first (leniency.py)."""
+    return emulator.leniency.strict, emulator.leniency.listing()

@@ -8,9 +8,10 @@ timestamps it would have had in real time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from meshes_emulator.clock import ManualClock
+from meshes_emulator.clock import ManualClock, isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.engine import dispatcher
 from meshes_emulator.engine.dispatcher import DrainSummary
@@ -39,3 +40,41 @@ async def advance_to(emulator: Emulator, instant: datetime) -> DrainSummary:
         clock.set(instant)
     await emulator.run_due_work()
     return summary
+
+
+# -- the admin API's clock and queue controls (admin/clock.py, admin/engine.py) -------------------
+
+
+def require_settable(emulator: Emulator) -> ManualClock:
+    """The manual clock `POST /_emulator/clock` sets; 409 under the system clock."""
+    if not isinstance(emulator.clock, ManualClock):
+        raise Conflict("Clock is not manual",
+                       detail="Start the emulator with --clock manual to set the time")  # fmt: skip
+    return emulator.clock
+
+
+async def set_now(emulator: Emulator, instant: datetime) -> None:
+    """Move a manual clock to `instant` (409 backwards); due attempts run at their due instants."""
+    clock = require_settable(emulator)
+    if instant < clock.now():
+        raise Conflict("Clock cannot go backwards", detail=f"now is {isoformat(clock.now())}")
+    await advance_to(emulator, instant)
+
+
+async def advance(emulator: Emulator, seconds: float) -> dict[str, Any]:
+    """Move a manual clock forward by `seconds` -> `{from, ran, attempts, <queue state>}`."""
+    start = manual_clock(emulator).now()
+    summary = await advance_to(emulator, start + timedelta(seconds=seconds))
+    return {"from": isoformat(start), **summary.as_dict(), **queue_state(emulator)}
+
+
+async def settle(emulator: Emulator) -> dict[str, Any]:
+    """Run every attempt due now (waits for one in flight) -> `{ran, attempts, <queue state>}`."""
+    engine = dispatcher.get(emulator)
+    summary = await engine.drain()
+    return {**summary.as_dict(), **engine.stats()}
+
+
+def queue_state(emulator: Emulator) -> dict[str, Any]:
+    """`{idle, in_flight, due_now, scheduled, next_due, now}`."""
+    return dispatcher.get(emulator).stats()

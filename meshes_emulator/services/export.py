@@ -119,6 +119,12 @@ def dump_text(store: Store, *, with_secrets: bool = False, clock: Any = None,
     return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def export_state(emulator: Emulator, *, with_secrets: bool = False, as_json: bool = False) -> str:
+    """The running emulator's whole state as text (`GET /_emulator/export`)."""
+    return dump_text(emulator.store, with_secrets=with_secrets, clock=emulator.clock,
+                     as_json=as_json)  # fmt: skip
+
+
 def write_file(path: str, text: str) -> None:
     """Write `text` to `path` whole (a temporary file renamed over it)."""
     target = Path(path)
