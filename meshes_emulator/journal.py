@@ -108,9 +108,6 @@ def _matches(entry: Entry, method: str | None, path: str | None, status: str | N
     return since is None or entry.seq > since
 
 
-STATUS_FILTER = re.compile(r"^[1-5](\d\d|xx)$", re.I)
-
-
 def status_matches(status: int, wanted: str) -> bool:
     """`404` matches 404; `4xx` matches 400-499."""
     if wanted[1:].lower() == "xx":

@@ -8,28 +8,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from meshes_emulator.api import emulator_of
-from meshes_emulator.errors import ValidationFailed
+from meshes_emulator.admin import emulator_of, query
+from meshes_emulator.schemas.admin import ExportQuery
 from meshes_emulator.services import export
 
-FLAGS = {"true": True, "1": True, "false": False, "0": False}
+MEDIA_TYPES = {"json": "application/json", "yaml": "application/yaml"}
 
 
 async def export_state(request: Request) -> Response:
-    emulator = emulator_of(request)
-    secrets = FLAGS.get(request.query_params.get("secrets", "false").lower())
-    if secrets is None:
-        raise ValidationFailed([{"param": "secrets", "msg": "must be true or false"}])
-    kind = request.query_params.get("format", "yaml")
-    if kind not in ("yaml", "json"):
-        raise ValidationFailed([{"param": "format", "msg": "must be yaml or json"}])
-    text = export.dump_text(emulator.store, with_secrets=secrets, clock=emulator.clock,
-                            as_json=kind == "json")  # fmt: skip
-    media = "application/json" if kind == "json" else "application/yaml"
-    return Response(text, media_type=media)
-
-
-def routes() -> list[BaseRoute]:
-    return [Route("/export", export_state, methods=["GET"])]
+    spec = query(request, ExportQuery)
+    text = export.export_state(emulator_of(request), with_secrets=spec.secrets,
+                               as_json=spec.format == "json")  # fmt: skip
+    return Response(text, media_type=MEDIA_TYPES[spec.format])

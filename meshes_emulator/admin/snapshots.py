@@ -10,41 +10,24 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from meshes_emulator.api import emulator_of
-from meshes_emulator.errors import BadRequest
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.admin import body, emulator_of, many, one
+from meshes_emulator.schemas.admin import SnapshotTake
 from meshes_emulator.services import snapshots
 
 
 async def take_snapshot(request: Request) -> Response:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest(detail="The request body must be a JSON object")
-    snapshot = snapshots.take(emulator_of(request), snapshots.check_name(body.get("name")))
-    return json_response(snapshot.as_wire(), status=201)
+    spec = await body(request, SnapshotTake)
+    return one(snapshots.take(emulator_of(request), spec.name), status=201)
 
 
 async def list_snapshots(request: Request) -> Response:
-    records = [s.as_wire() for s in snapshots.list_all(emulator_of(request))]
-    return json_response({"count": len(records), "records": records})
+    return many(snapshots.list_all(emulator_of(request)))
 
 
 async def restore_snapshot(request: Request) -> Response:
-    snapshot = snapshots.restore(emulator_of(request), request.path_params["name"])
-    return json_response(snapshot.as_wire())
+    return one(snapshots.restore(emulator_of(request), request.path_params["name"]))
 
 
 async def delete_snapshot(request: Request) -> Response:
-    snapshot = snapshots.delete(emulator_of(request), request.path_params["name"])
-    return json_response(snapshot.as_wire())
-
-
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/snapshots", list_snapshots, methods=["GET"]),
-        Route("/snapshots", take_snapshot, methods=["POST"]),
-        Route("/snapshots/{name}/restore", restore_snapshot, methods=["POST"]),
-        Route("/snapshots/{name}", delete_snapshot, methods=["DELETE"]),
-    ]
+    return one(snapshots.delete(emulator_of(request), request.path_params["name"]))
