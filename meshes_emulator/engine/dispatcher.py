@@ -27,7 +27,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.engine import webhook
@@ -44,9 +44,6 @@ from meshes_emulator.engine.pacing import Pacer
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store.db import Row
-
-if TYPE_CHECKING:  # imported by `client()`, when the first webhook is sent (~80 ms to import)
-    import httpx
 
 __all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary", "derived_id", "get", "install"]
 
@@ -75,7 +72,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._done: asyncio.Event | None = None  # set whenever a concurrent webhook finishes
         self._worker: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client = webhook.WebhookClient(self.concurrency)  # its session: made on first send
         self._explicit_waiting = 0  # explicit drains (settle, clock moves) waiting for the lock
 
     @property
@@ -99,7 +96,6 @@ class Dispatcher:
             self._wake = asyncio.Event()
             self._done = asyncio.Event()
             self._worker = None
-            self._client = None
             self._explicit_waiting = 0
             self._tasks = set()
             self._active = 0
@@ -113,10 +109,9 @@ class Dispatcher:
         assert self._lock is not None
         return self._lock
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> webhook.WebhookClient:
+        """The webhook HTTP client (its session belongs to the running loop: a new loop, a new one)."""
         self._bind()
-        if self._client is None:
-            self._client = webhook.new_client(self.concurrency)
         return self._client
 
     # -- triggers -------------------------------------------------------------------------
@@ -173,9 +168,7 @@ class Dispatcher:
         self._active = 0
         self._sending.clear()
         self._taken = 0
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.close()
 
     def reset(self) -> None:
         """Forget in-flight work (the tables were emptied) and restore the default policy."""

@@ -16,6 +16,7 @@ Choices where the reference is silent (documented in docs/behaviour.md):
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -140,12 +141,18 @@ def code_for_status(status: int) -> str:
 
 
 def code_for_exception(exc: BaseException) -> str:
-    """The outcome code for a transport error (httpx exceptions; anything else is internal)."""
-    import httpx
+    """The outcome code for a transport error; anything else is internal.
 
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+    Timeouts (ours, or aiohttp's `ServerTimeoutError`) -> `timeout`; refused, reset, DNS and other
+    socket errors (`OSError`, which aiohttp's connector errors are) and aiohttp's connection,
+    payload and protocol errors -> `network_error`; an invalid URL or a bug -> `internal_error`.
+    """
+    if isinstance(exc, TimeoutError):
         return OutcomeCode.TIMEOUT
-    if isinstance(exc, httpx.TransportError | ConnectionError | OSError):
+    if isinstance(exc, OSError):
+        return OutcomeCode.NETWORK_ERROR
+    client = sys.modules.get("aiohttp")  # an aiohttp error means it is imported: no import here
+    if client is not None and isinstance(exc, client.ClientError) and not isinstance(exc, client.InvalidURL):
         return OutcomeCode.NETWORK_ERROR
     return OutcomeCode.INTERNAL_ERROR
 

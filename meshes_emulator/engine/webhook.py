@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -40,8 +41,8 @@ from meshes_emulator.catalog.credentials import _is_secret_header, mask_url
 from meshes_emulator.engine import outcomes
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 
-if TYPE_CHECKING:  # httpx is imported when the first webhook is sent (it takes ~80 ms to import)
-    import httpx
+if TYPE_CHECKING:  # aiohttp is imported when the first webhook is sent (it takes time to import)
+    import aiohttp
 
 DEFAULT_TIMEOUT = 10.0  # seconds for the whole attempt: connect, send and the answer
 MAX_ANSWER_BYTES = 64 * 1024  # of an answer's body read (4096 characters are kept)
@@ -317,16 +318,20 @@ def _provider_error_code(body: str) -> str | None:
     return None
 
 
-def _split_userinfo(url: str) -> tuple[Any, Any]:
-    """(the URL without userinfo, basic auth from it): what httpx would do with the userinfo,
-    except that its request log line then never shows the password."""
-    import httpx  # (already imported by the caller's client)
+@functools.lru_cache(maxsize=256)
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """(the URL without userinfo, the `Authorization` value its userinfo asks for, if any).
 
-    parsed = httpx.URL(url)
-    if not parsed.userinfo:
-        return url, httpx.USE_CLIENT_DEFAULT
-    return parsed.copy_with(username=None, password=None), httpx.BasicAuth(parsed.username,
-                                                                         parsed.password)
+    The userinfo is sent as basic auth (percent-decoded, UTF-8) and never as part of the URL, so
+    no message or log line of the HTTP client can show the password.
+    """
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    username, _, password = userinfo.partition(":")
+    pair = f"{unquote(username)}:{unquote(password)}".encode()
+    return parts._replace(netloc=host).geturl(), "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def _masked_text(text: str, url: str) -> str:
@@ -373,21 +378,32 @@ def classify_answer(status: int, reason: str, headers: dict[str, str], body: byt
     return Outcome(code, message, status, retry_after, details)
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    """At most `limit` bytes of the answer's body (as sent, no decompression); the rest is
-    never read: the connection is closed instead of being kept."""
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of the answer's body (as sent, no decompression) and whether the
+    cap cut it (the rest is never read: the connection is then closed instead of being kept)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
+    content = response.content
+    while size < limit:
+        chunk = await content.read(limit - size)
+        if not chunk:
+            return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
+    return b"".join(chunks), not content.at_eof()
+
+
+def _answer_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """The answer's headers, names in lower case, repeated ones joined with `, `."""
+    headers: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 async def send_webhook(
-    client: httpx.AsyncClient,
+    client: WebhookClient,
     request: WebhookRequest,
     timeout: float = DEFAULT_TIMEOUT,
     now: datetime | None = None,
@@ -399,13 +415,8 @@ async def send_webhook(
     At most `max_answer` bytes of the answer body are read.
     """
     try:
-        url, auth = _split_userinfo(request.url)
         async with asyncio.timeout(timeout):
-            async with client.stream(request.method, url, content=request.body, headers=request.headers,
-                                     timeout=timeout, auth=auth) as response:  # fmt: skip
-                body = await _read_capped(response, max_answer)
-                status, reason = response.status_code, response.reason_phrase or ""
-                headers = dict(response.headers.items())
+            status, reason, headers, body = await client.exchange(request, max_answer)
     except Exception as exc:  # every transport failure becomes an outcome
         code = outcomes.code_for_exception(exc)
         if code == OutcomeCode.TIMEOUT:
@@ -419,12 +430,86 @@ async def send_webhook(
     return classify_answer(status, reason, headers, body, when).with_request(request.as_record())
 
 
-def new_client(connections: int) -> httpx.AsyncClient:
-    """The pooled keep-alive client webhooks are sent with (up to `connections` sockets)."""
-    import httpx
+class WebhookClient:
+    """The pooled keep-alive HTTP client webhooks are sent with: one aiohttp session (created on
+    the first send, aiohttp imported then) with up to `connections` sockets, idle ones kept 5 s.
 
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                          keepalive_expiry=5.0)  # fmt: skip
-    # identity: an answer is read as sent, so the answer cap bounds what is held in memory
-    return httpx.AsyncClient(trust_env=False, follow_redirects=False, limits=limits,
-                             headers={"Accept-Encoding": "identity"})  # fmt: skip
+    The session belongs to the event loop it was made in: on another loop it is dropped and a new
+    one made. Requests carry exactly the headers `build_request` made plus `Accept: */*`,
+    `Accept-Encoding: identity` (an answer is read as sent, so the answer cap bounds memory),
+    `Connection: keep-alive`, `Host` and `Content-Length` (what the httpx client sent before).
+    """
+
+    def __init__(self, connections: int) -> None:
+        self.connections = max(1, connections)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session of the running loop (made on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            self.drop()
+            self._session = _new_session(self.connections)
+            self._loop = loop
+        return self._session
+
+    async def exchange(
+        self, request: WebhookRequest, max_answer: int
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        """Send `request`; (status, reason, headers in lower case, at most `max_answer` bytes of
+        the body). Redirects are not followed; no deadline here (the caller sets one)."""
+        url, authorization = _split_userinfo(request.url)
+        headers = request.headers
+        if authorization is not None:  # the URL's userinfo wins, as it did with httpx
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            headers["Authorization"] = authorization
+        response = await self.session().request(
+            request.method, url, data=request.body, headers=headers, allow_redirects=False)
+        try:
+            body, cut = await _read_capped(response, max_answer)
+        except BaseException:
+            response.close()
+            raise
+        if cut:
+            response.close()  # the rest of the answer is never read: the socket is not reused
+        else:
+            response.release()
+        return response.status, response.reason or "", _answer_headers(response), body
+
+    def drop(self) -> None:
+        """Forget the session without waiting (its loop is gone or is not this one)."""
+        session, self._session, self._loop = self._session, None, None
+        connector = session.connector if session is not None else None
+        if connector is not None and not connector.closed:
+            connector._close()  # synchronous: closes the sockets, marks the session closed
+
+    async def close(self) -> None:
+        """Close the session and its connections (a later send makes a new one)."""
+        session, loop = self._session, self._loop
+        if session is None:
+            return
+        if loop is not asyncio.get_running_loop():
+            self.drop()
+            return
+        self._session = self._loop = None
+        await session.close()
+
+    async def __aenter__(self) -> WebhookClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _new_session(connections: int) -> aiohttp.ClientSession:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=0, keepalive_timeout=5.0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        trust_env=False,
+        auto_decompress=False,
+        timeout=aiohttp.ClientTimeout(),  # none: the caller's one deadline covers the attempt
+        headers={"Accept": "*/*", "Accept-Encoding": "identity", "Connection": "keep-alive"},
+    )

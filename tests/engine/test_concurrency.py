@@ -71,6 +71,20 @@ def test_many_webhooks_in_flight_at_once() -> None:
     run(scenario)
 
 
+def test_concurrent_webhooks_share_a_few_kept_alive_connections() -> None:
+    async def scenario(h: Harness) -> None:
+        with Receiver() as rx:
+            hook = await h.connection("webhook", "hook", url=rx.url + "/hook")
+            await h.rule(hook, "a", action="send_webhook")
+            for _ in range(40):
+                await h.emit("a")
+            summary = await h.dispatcher.drain()
+            assert summary.count == 40 and len(rx.on("/hook")) == 40
+            assert len(rx.peers("/hook")) <= 4  # at most one socket per slot, each kept alive
+
+    run(scenario, delivery_concurrency=4)
+
+
 def test_a_dripping_receiver_is_cut_at_the_whole_attempts_deadline() -> None:
     async def scenario(h: Harness) -> None:
         with Receiver() as rx:
@@ -94,7 +108,7 @@ def test_send_reads_at_most_the_answer_cap() -> None:
         request = webhook.build_request(meta(url=receiver.url + "/big"), EVENT, SENT)
 
         async def capped() -> Any:
-            async with webhook.new_client(4) as client:
+            async with webhook.WebhookClient(4) as client:
                 return await webhook.send_webhook(client, request, 5.0, max_answer=1000)
 
         outcome = run_async(capped())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 import pytest
 
 from meshes_emulator.engine import outcomes
@@ -83,10 +83,12 @@ def test_retryable_set() -> None:
 
 
 def test_code_for_exception() -> None:
-    request = httpx.Request("POST", "http://127.0.0.1:1/")
-    assert outcomes.code_for_exception(httpx.ReadTimeout("t", request=request)) == "timeout"
-    assert outcomes.code_for_exception(httpx.ConnectTimeout("t", request=request)) == "timeout"
-    assert outcomes.code_for_exception(httpx.ConnectError("x", request=request)) == "network_error"
+    assert outcomes.code_for_exception(aiohttp.ServerTimeoutError("t")) == "timeout"
+    assert outcomes.code_for_exception(TimeoutError()) == "timeout"
+    assert outcomes.code_for_exception(aiohttp.ClientOSError(111, "x")) == "network_error"
+    assert outcomes.code_for_exception(aiohttp.ServerDisconnectedError()) == "network_error"
+    assert outcomes.code_for_exception(aiohttp.ClientPayloadError("cut")) == "network_error"
+    assert outcomes.code_for_exception(aiohttp.InvalidURL("x")) == "internal_error"
     assert outcomes.code_for_exception(ConnectionRefusedError()) == "network_error"
     assert outcomes.code_for_exception(ValueError("bug")) == "internal_error"
 

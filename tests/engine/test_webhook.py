@@ -10,7 +10,6 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
@@ -36,7 +35,7 @@ def meta(**overrides: Any) -> dict[str, Any]:
 
 def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
     async def run() -> Outcome:
-        async with httpx.AsyncClient(trust_env=False) as client:
+        async with webhook.WebhookClient(4) as client:
             return await webhook.send_webhook(client, request, timeout)
 
     return run_async(run())
@@ -268,3 +267,97 @@ def test_refused_connection_is_network_error() -> None:
     outcome = send(webhook.build_request(meta(url=f"http://127.0.0.1:{port}/hook"), EVENT, SENT))
     assert outcome.code == "network_error"
     assert outcome.message is not None and outcome.message.startswith("Webhook request failed")
+
+
+def send_all(requests: list[webhook.WebhookRequest],
+             max_answer: int = webhook.MAX_ANSWER_BYTES) -> list[Outcome]:
+    """Send `requests` one after another through one client."""
+
+    async def run() -> list[Outcome]:
+        async with webhook.WebhookClient(4) as client:
+            return [await webhook.send_webhook(client, r, 5.0, max_answer=max_answer) for r in requests]
+
+    return run_async(run())
+
+
+def test_the_receiver_sees_only_our_headers_and_the_transport_ones() -> None:
+    with Receiver() as receiver:
+        outcome = send(webhook.build_request(meta(url=receiver.url + "/hook"), EVENT, SENT))
+    assert outcome.code == "delivered"
+    (seen,) = receiver.requests
+    assert seen.headers == {
+        "Host": receiver.url.removeprefix("http://"),
+        "Accept": "*/*",
+        "Accept-Encoding": "identity",  # an answer is read as sent: the cap bounds what is held
+        "Connection": "keep-alive",
+        "Content-Type": "application/json",
+        "User-Agent": webhook.USER_AGENT,
+        "Content-Length": str(len(seen.body)),
+    }
+
+
+def test_url_userinfo_is_sent_as_basic_auth_and_never_shown() -> None:
+    with Receiver() as receiver:
+        url = receiver.url.replace("http://", "http://us%40er:p%3Ass-word@") + "/hook"
+        outcome = send(webhook.build_request(meta(url=url), EVENT, SENT))
+    assert outcome.code == "delivered"
+    (seen,) = receiver.requests
+    assert seen.path == "/hook"
+    assert seen.headers["Authorization"] == "Basic " + base64.b64encode(b"us@er:p:ss-word").decode()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = send(webhook.build_request(meta(url=f"http://user:s3cret-pw@127.0.0.1:{port}/x"), EVENT, SENT))
+    assert refused.code == "network_error" and refused.message is not None
+    assert "s3cret-pw" not in refused.message and "s3cret-pw" not in str(refused.request)
+
+
+def test_webhooks_to_one_receiver_reuse_one_connection() -> None:
+    with Receiver() as receiver:
+        request = webhook.build_request(meta(url=receiver.url + "/hook"), EVENT, SENT)
+        outcomes = send_all([request] * 20)
+    assert [o.code for o in outcomes] == ["delivered"] * 20
+    assert len(receiver.on("/hook")) == 20 and len(receiver.peers("/hook")) == 1
+
+
+def test_a_chunked_answer_is_read_whole_and_the_connection_kept() -> None:
+    body = b'{"error": {"code": "E_CHUNKED"}, "pad": "' + b"p" * 3000 + b'"}'
+    with Receiver() as receiver:
+        receiver.replies["/chunked"] = Reply(503, {"Content-Type": "application/json"}, body, chunked=100)
+        request = webhook.build_request(meta(url=receiver.url + "/chunked"), EVENT, SENT)
+        first, second = send_all([request, request])
+    assert first.code == second.code == "rejected_server_error"
+    assert first.response is not None and first.response.body == body.decode()
+    assert first.response.provider_error_code == "E_CHUNKED"
+    assert "content-length" not in first.response.headers
+    assert first.response.headers["transfer-encoding"] == "chunked"
+    assert len(receiver.peers("/chunked")) == 1
+
+
+def test_the_answer_cap_closes_the_connection_instead_of_keeping_it() -> None:
+    """An answer cut by the cap while still arriving: the rest is never read, the socket not reused."""
+    with Receiver() as receiver:
+        receiver.replies["/big"] = Reply(200, {"Content-Type": "text/plain"}, b"b" * (4 * 1024 * 1024))
+        receiver.replies["/chunked"] = Reply(200, {}, b"c" * (4 * 1024 * 1024), chunked=64 * 1024)
+        big = webhook.build_request(meta(url=receiver.url + "/big"), EVENT, SENT)
+        chunked = webhook.build_request(meta(url=receiver.url + "/chunked"), EVENT, SENT)
+        outcomes = send_all([big, big, chunked, chunked], max_answer=1000)
+    assert [o.code for o in outcomes] == ["delivered"] * 4
+    assert [o.response.body if o.response else None for o in outcomes] == ["b" * 1000] * 2 + ["c" * 1000] * 2
+    assert len({r.peer for r in receiver.requests}) == 4  # a new connection every time
+
+
+def test_a_client_moves_to_a_new_event_loop() -> None:
+    """The session belongs to its loop: a send on a later loop makes a new one and the old one is
+    dropped quietly (an unclosed-session warning would fail the test run)."""
+    client = webhook.WebhookClient(2)
+    with Receiver() as receiver:
+        receiver.replies["/once"] = Reply(200, {"Connection": "close"})  # no socket left open
+        request = webhook.build_request(meta(url=receiver.url + "/once"), EVENT, SENT)
+        first = run_async(webhook.send_webhook(client, request, 5.0))
+        second = run_async(webhook.send_webhook(client, request, 5.0))
+        run_async(client.close())  # on yet another loop: dropped too
+        third = run_async(webhook.send_webhook(client, request, 5.0))
+        run_async(client.close())  # on its own loop: closed
+    assert [first.code, second.code, third.code] == ["delivered"] * 3
+    assert len(receiver.peers("/once")) == 3

@@ -15,6 +15,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: str = ""  # the sender's address:port (one per connection)
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Reply:
     body: bytes = b""
     block: threading.Event | None = None  # wait on this before answering (timeouts)
     drip: float | None = None  # send the body one byte every `drip` seconds
+    chunked: int | None = None  # send the body with `Transfer-Encoding: chunked`, chunks of this size
 
 
 class _Server(ThreadingHTTPServer):
@@ -54,7 +56,8 @@ class Receiver:
                 with receiver._count:
                     receiver.busy += 1
                     receiver.most_busy = max(receiver.most_busy, receiver.busy)
-                    seen = Received(self.command, self.path, dict(self.headers.items()), body)
+                    peer = "{}:{}".format(*self.client_address[:2])
+                    seen = Received(self.command, self.path, dict(self.headers.items()), body, peer)
                     receiver.requests.append(seen)
                     receiver.arrived.set()
                     receiver._count.notify_all()
@@ -70,6 +73,9 @@ class Receiver:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
+                if reply.chunked:
+                    self._answer_chunked(reply.body, reply.chunked)
+                    return
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 if reply.drip is None:
@@ -82,6 +88,15 @@ class Receiver:
                     except OSError:  # the client gave up
                         return
                     time.sleep(reply.drip)
+
+            def _answer_chunked(self, body: bytes, size: int) -> None:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(body), size):
+                    piece = body[start : start + size]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
             do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
 
@@ -101,6 +116,10 @@ class Receiver:
         """Block until `count` requests reached `path` (False on timeout)."""
         with self._count:
             return self._count.wait_for(lambda: len(self.on(path)) >= count, timeout)
+
+    def peers(self, path: str) -> set[str]:
+        """The connections (sender address:port) requests to `path` came on."""
+        return {r.peer for r in self.on(path)}
 
     def on(self, path: str) -> list[Received]:
         """The requests received on `path`."""
