@@ -300,10 +300,11 @@ def test_url_userinfo_is_sent_as_basic_auth_and_never_shown() -> None:
     with Receiver() as receiver:
         url = receiver.url.replace("http://", "http://us%40er:p%3Ass-word@") + "/hook"
         outcome = send(webhook.build_request(meta(url=url), EVENT, SENT))
-    assert outcome.code == "delivered"
-    (seen,) = receiver.requests
-    assert seen.path == "/hook"
-    assert seen.headers["Authorization"] == "Basic " + base64.b64encode(b"us@er:p:ss-word").decode()
+        with_bearer = meta(url=url, auth_scheme="bearer", bearer_token="t")
+        bearer = send(webhook.build_request(with_bearer, EVENT, SENT))
+    assert outcome.code == bearer.code == "delivered"
+    basic = "Basic " + base64.b64encode(b"us@er:p:ss-word").decode()
+    assert [(r.path, r.headers["Authorization"]) for r in receiver.requests] == [("/hook", basic)] * 2
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
