@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -319,6 +320,24 @@ def test_webhooks_to_one_receiver_reuse_one_connection() -> None:
         outcomes = send_all([request] * 20)
     assert [o.code for o in outcomes] == ["delivered"] * 20
     assert len(receiver.on("/hook")) == 20 and len(receiver.peers("/hook")) == 1
+
+
+def test_a_connection_the_receiver_closed_while_idle_is_not_reused() -> None:
+    """A receiver ending a kept-alive connection (its idle timeout) does not fail the next send."""
+
+    async def run(request: webhook.WebhookRequest, receiver: Receiver) -> list[Outcome]:
+        async with webhook.WebhookClient(4) as client:
+            first = await webhook.send_webhook(client, request, 5.0)
+            await asyncio.to_thread(receiver.hung_up.wait, 5)  # the socket is closed by now
+            await asyncio.sleep(0)
+            return [first, await webhook.send_webhook(client, request, 5.0)]
+
+    with Receiver() as receiver:
+        receiver.replies["/bye"] = Reply(200, hang_up=True)
+        request = webhook.build_request(meta(url=receiver.url + "/bye"), EVENT, SENT)
+        outcomes = run_async(run(request, receiver))
+    assert [o.code for o in outcomes] == ["delivered"] * 2
+    assert len(receiver.peers("/bye")) == 2
 
 
 def test_a_chunked_answer_is_read_whole_and_the_connection_kept() -> None:

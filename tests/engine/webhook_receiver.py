@@ -26,10 +26,16 @@ class Reply:
     block: threading.Event | None = None  # wait on this before answering (timeouts)
     drip: float | None = None  # send the body one byte every `drip` seconds
     chunked: int | None = None  # send the body with `Transfer-Encoding: chunked`, chunks of this size
+    hang_up: bool = False  # close the connection after answering, without `Connection: close`
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # a listen backlog for many deliveries at once (the default is 5)
+    hung_up: threading.Event  # set whenever the server closed a connection
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.hung_up.set()
 
 
 class Receiver:
@@ -73,6 +79,8 @@ class Receiver:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
+                if reply.hang_up:  # as a server whose idle timeout ends a kept-alive connection
+                    self.close_connection = True
                 if reply.chunked:
                     self._answer_chunked(reply.body, reply.chunked)
                     return
@@ -104,6 +112,7 @@ class Receiver:
                 pass
 
         self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server.hung_up = self.hung_up = threading.Event()
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
 
