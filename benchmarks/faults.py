@@ -96,7 +96,7 @@ def check_cost() -> float:
     from meshes_emulator import Settings, create_app
 
     app = create_app(Settings(clock="manual"))
-    hook = app.state.emulator.extensions["api_fault"]
+    hook = app.state.emulator.faults.api_fault
     request = Request({"type": "http", "method": "GET", "path": "/api/v1/workspaces", "headers": []})
     hook(request)
     count = 1_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshes_emulator.context import Emulator
 from meshes_emulator.cors import IngestCorsMiddleware
+from meshes_emulator.engine.dispatcher import Dispatcher
 from meshes_emulator.errors import ApiError, error_body
 from meshes_emulator.exposure import ExposureMiddleware
 from meshes_emulator.http import json_response
 from meshes_emulator.journal import RequestRecorder
 from meshes_emulator.routes import all_routes
-from meshes_emulator.services import fixtures, orgs
+from meshes_emulator.services import fixtures, orgs, sessions
+from meshes_emulator.services.faults import FaultBook
+from meshes_emulator.services.group_commit import GroupCommit
+from meshes_emulator.services.snapshots import SnapshotBook
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import orgs as org_store
 
@@ -30,18 +35,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emulator = Emulator.from_settings(settings)
     continue_ids_after_restart(emulator)
-    _install_extensions(emulator)
+    build_parts(emulator)
     orgs.bootstrap(emulator)
     load_new_fixtures(emulator)
-    emulator.on_reset.append(emulator.journal.clear)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for start in emulator.extensions.get("on_startup", []):
-            await start()
+        emulator.dispatcher.kick()  # the background worker runs what is already due
         yield
-        for stop in emulator.extensions.get("on_shutdown", []):
-            await stop()
+        await emulator.dispatcher.stop()  # the worker and every webhook in flight
 
     app = Starlette(
         routes=all_routes(),
@@ -75,12 +77,17 @@ def load_new_fixtures(emulator: Emulator) -> None:
                 org_store.set_meta(emulator.store, marker, "loaded")
 
 
-def _install_extensions(emulator: Emulator) -> None:
-    """Let optional parts (engine, faults, sessions...) attach their hooks to this emulator."""
-    from meshes_emulator import extensions
-
-    for install in extensions.installers():
-        install(emulator)
+def build_parts(emulator: Emulator) -> None:
+    """Give the emulator its parts (docs/architecture.md, "Wiring"), then let them catch up with
+    the database: attempts a killed process left unfinished are recorded, the `--fault` faults
+    added."""
+    emulator.group_commit = GroupCommit(emulator)
+    emulator.dispatcher = Dispatcher(emulator, ingest_waiting=emulator.group_commit.waiting)
+    emulator.faults = FaultBook(emulator)
+    emulator.snapshots = SnapshotBook()
+    emulator.verify_session = functools.partial(sessions.verify_token, emulator)
+    emulator.dispatcher.recover()
+    emulator.faults.reset()
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:

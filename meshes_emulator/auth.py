@@ -8,15 +8,17 @@ wall clock, never the emulator's virtual clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from meshes_emulator.clock import wall_clock
 from meshes_emulator.errors import Forbidden, Unauthorized
 from meshes_emulator.store.lru import LRU
+
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
 
 LEEWAY_SECONDS = 5
 MAX_LIFETIME_SECONDS = 60
@@ -44,16 +46,7 @@ class Principal:
     session: dict[str, Any] | None = None
 
 
-# Session tokens are verified by the sessions service, registered here to avoid an import cycle.
-SessionVerifier = Callable[[Any, str], Principal]
-_session_verifier: list[SessionVerifier] = []
-
-
-def register_session_verifier(verifier: SessionVerifier) -> None:
-    _session_verifier[:] = [verifier]
-
-
-def authenticate(emulator: Any, headers: Any, accepts: frozenset[str]) -> Principal:
+def authenticate(emulator: Emulator, headers: Any, accepts: frozenset[str]) -> Principal:
     """Return the caller allowed on a route accepting `accepts`, or raise 401."""
     authorization = headers.get("authorization")
     if authorization:
@@ -76,7 +69,7 @@ TOKEN_CACHE = "machine_tokens"  # store.cache entry: token -> (Principal, exp) o
 MAX_CACHED_TOKENS = 4096
 
 
-def _bearer(emulator: Any, token: str, accepts: frozenset[str]) -> Principal:
+def _bearer(emulator: Emulator, token: str, accepts: frozenset[str]) -> Principal:
     if "machine" in accepts:  # a machine token verified before: valid until it expires
         known = emulator.store.cache.get(TOKEN_CACHE)
         hit = known.get(token) if known else None
@@ -92,15 +85,13 @@ def _bearer(emulator: Any, token: str, accepts: frozenset[str]) -> Principal:
         if "machine" not in accepts:
             raise Unauthorized("Machine tokens are not accepted here")
         return verify_machine_token(emulator, token, header)
-    if _session_verifier:
-        principal = _session_verifier[0](emulator, token)  # 401 unless a live session token
-        if "session" not in accepts:
-            raise Forbidden("Forbidden", detail="Embed session tokens cannot call this operation")
-        return principal
-    raise Unauthorized("Bearer token is not a machine token (header kid must be an access key)")
+    principal = emulator.verify_session(token)  # services/sessions.py: 401 unless a live session
+    if "session" not in accepts:
+        raise Forbidden("Forbidden", detail="Embed session tokens cannot call this operation")
+    return principal
 
 
-def verify_machine_token(emulator: Any, token: str, header: dict[str, Any]) -> Principal:
+def verify_machine_token(emulator: Emulator, token: str, header: dict[str, Any]) -> Principal:
     """Check a machine JWT completely; every failure is a 401 naming the reason."""
     if header.get("alg") != "HS256":
         raise Unauthorized("Token algorithm must be HS256")
@@ -167,7 +158,7 @@ PUBLISHABLE_CACHE = "publishable_keys"  # store.cache entry: key -> Principal (k
 # changed or deleted, only emptied by reset; a rollback empties the cache too)
 
 
-def _publishable(emulator: Any, key: str) -> Principal:
+def _publishable(emulator: Emulator, key: str) -> Principal:
     known: LRU[str, Principal] | None = emulator.store.cache.get(PUBLISHABLE_CACHE)
     if known is None:
         known = emulator.store.cache[PUBLISHABLE_CACHE] = LRU(MAX_CACHED_TOKENS)

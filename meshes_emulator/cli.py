@@ -10,13 +10,16 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.decorators import FC
 
 from meshes_emulator import __version__, logs
 from meshes_emulator.settings import Settings
+
+if TYPE_CHECKING:  # the app is imported when a command runs, not at start-up
+    from meshes_emulator.context import Emulator
 
 DEFAULT_DB = "meshes-emulator.db"
 ENV_PREFIX = "MESHES_EMULATOR"  # every serve option: MESHES_EMULATOR_<OPTION>, e.g. _PORT
@@ -160,7 +163,7 @@ def serve(
         _export_state(app.state.emulator, export_on_exit, export_with_secrets)
 
 
-def _import_state(emulator: Any, path: str) -> None:
+def _import_state(emulator: Emulator, path: str) -> None:
     """`serve --import FILE`: replace the state by an exported one (or stop with the problem)."""
     from meshes_emulator.services import export, fixtures
 
@@ -174,7 +177,7 @@ def _import_state(emulator: Any, path: str) -> None:
         _fail(str(exc))
 
 
-def _export_state(emulator: Any, path: str, with_secrets: bool) -> None:
+def _export_state(emulator: Emulator, path: str, with_secrets: bool) -> None:
     """`--export-on-exit FILE`: the state when the emulator stopped."""
     from meshes_emulator.services import export
 
@@ -375,7 +378,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _banner(emulator: Any, as_json: bool) -> str:
+def _banner(emulator: Emulator, as_json: bool) -> str:
     from meshes_emulator.services import orgs
 
     organizations = orgs.credentials(emulator)  # the credentials in effect come first
@@ -415,13 +418,13 @@ def _banner(emulator: Any, as_json: bool) -> str:
     return "\n".join(lines + _admin_lines(emulator, key["secret_key"]))
 
 
-def _admin_info(emulator: Any) -> dict[str, Any]:
+def _admin_info(emulator: Emulator) -> dict[str, Any]:
     settings = emulator.settings
     mode = "off" if not settings.admin_enabled else "token" if settings.admin_token else "open"
     return {"admin": mode, "admin_token": settings.admin_token}
 
 
-def _admin_lines(emulator: Any, secret_key: str) -> list[str]:
+def _admin_lines(emulator: Emulator, secret_key: str) -> list[str]:
     """The admin token (exposed emulators) or the --no-admin notice, after the export block."""
     settings = emulator.settings
     if not settings.admin_enabled:

@@ -1,14 +1,16 @@
 """The Emulator: the one object holding store, clock, ids, rng and settings for one app.
 
-Attached to `app.state.emulator`; passed explicitly to services, engine and store code.
+Attached to `app.state.emulator`; passed explicitly to services, engine and store code. Its parts
+(the dispatcher, the fault book, group commit, snapshots, the session-token check) are typed
+attributes set by `app.build_parts` right after `from_settings` (docs/architecture.md, "Wiring").
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
 from meshes_emulator.ids import IdFactory, Rng, new_rng
@@ -16,6 +18,13 @@ from meshes_emulator.journal import RequestJournal
 from meshes_emulator.leniency import Leniency
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import Store
+
+if TYPE_CHECKING:  # the parts' modules import this one
+    from meshes_emulator.auth import Principal
+    from meshes_emulator.engine.dispatcher import Dispatcher
+    from meshes_emulator.services.faults import FaultBook
+    from meshes_emulator.services.group_commit import GroupCommit
+    from meshes_emulator.services.snapshots import SnapshotBook
 
 
 @dataclass
@@ -40,10 +49,6 @@ class Emulator:
     rng: Rng
     base_url: str = ""
     errors: list[CapturedError] = field(default_factory=list)
-    # Hooks filled by the engine: run work due now (after ingest, after a clock move).
-    on_work: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-    on_reset: list[Callable[[], None]] = field(default_factory=list)
-    extensions: dict[str, Any] = field(default_factory=dict)
     # The leniency policy's mode and warnings (leniency.py); reset may switch the mode.
     leniency: Leniency = field(default_factory=Leniency)
     # Set by serving.FastServer: how many HTTP requests it is handling now (group commit asks)
@@ -52,6 +57,12 @@ class Emulator:
     requests_in_flight: Callable[[], int] | None = None
     requests_received: Callable[[], int] | None = None
     journal: RequestJournal = field(default_factory=RequestJournal)  # the last N requests
+    # The parts, set by app.build_parts (each holds this emulator).
+    dispatcher: Dispatcher = field(init=False, repr=False)
+    faults: FaultBook = field(init=False, repr=False)
+    group_commit: GroupCommit = field(init=False, repr=False)
+    snapshots: SnapshotBook = field(init=False, repr=False)
+    verify_session: Callable[[str], Principal] = field(init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Emulator:
@@ -80,7 +91,10 @@ class Emulator:
         text = "".join(traceback.format_exception(exc))
         self.errors.append(CapturedError(method, path, repr(exc), text, exc))
 
-    async def run_due_work(self) -> None:
-        """Let the engine run whatever is due at the current clock time."""
-        for hook in self.on_work:
-            await hook()
+    def reset_parts(self) -> None:
+        """After a reset emptied the tables: the parts forget their in-memory state, in order
+        (in-flight attempts and the default retry policy, then the `--fault` faults are added
+        again, then the request journal is cleared). Snapshots survive resets."""
+        self.dispatcher.reset()
+        self.faults.reset()
+        self.journal.clear()

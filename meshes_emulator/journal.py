@@ -16,12 +16,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshes_emulator import logs
 from meshes_emulator.clock import isoformat
+
+if TYPE_CHECKING:  # context.py imports this module
+    from meshes_emulator.context import Emulator
 
 DEFAULT_SIZE = 1000
 BODY_LIMIT = 8 * 1024  # bytes of a request body kept; a longer body is recorded by size only
@@ -177,7 +180,7 @@ class RequestRecorder:
             return
         await self._record(scope, receive, send, emulator, keep)
 
-    async def _record(self, scope: Scope, receive: Receive, send: Send, emulator: Any,
+    async def _record(self, scope: Scope, receive: Receive, send: Send, emulator: Emulator,
                       keep: bool) -> None:
         started = time.perf_counter()
         query = scope.get("query_string", b"").decode("latin-1")
@@ -213,7 +216,7 @@ class RequestRecorder:
                 self._keep(entry, scope, chunks, emulator)
 
     @staticmethod
-    def _keep(entry: Entry, scope: Scope, chunks: list[bytes], emulator: Any) -> None:
+    def _keep(entry: Entry, scope: Scope, chunks: list[bytes], emulator: Emulator) -> None:
         journal: RequestJournal = emulator.journal
         entry.seq = journal.next_seq()
         entry.at = isoformat(emulator.clock.now())

@@ -29,8 +29,7 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
     async def endpoint(request: Request) -> Response:
         emulator = request.app.state.emulator
-        fault = emulator.extensions.get("api_fault")  # API faults (issue 5): before anything else
-        if fault is not None and (answer := fault(request)) is not None:
+        if (answer := emulator.faults.api_fault(request)) is not None:  # API faults: first
             if not isinstance(answer, Response):  # a latency fault: wait, then answer or go on
                 answer = await answer
             if answer is not None:

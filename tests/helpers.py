@@ -31,7 +31,6 @@ from meshes_emulator.defaults import (
     DEFAULT_WORKSPACE_ID,
 )
 from meshes_emulator.engine.dispatcher import Dispatcher
-from meshes_emulator.engine.dispatcher import get as get_dispatcher
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
 from tests.engine.aio import run_async
@@ -163,7 +162,7 @@ class Harness:
     def __init__(self, app: Starlette, client: httpx.AsyncClient) -> None:
         self.app, self.client = app, client
         self.emulator: Emulator = app.state.emulator
-        self.dispatcher: Dispatcher = get_dispatcher(self.emulator)
+        self.dispatcher: Dispatcher = self.emulator.dispatcher
 
     async def post(self, path: str, body: Any, publishable: bool = False) -> dict[str, Any]:
         headers = {"X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY} if publishable else {}

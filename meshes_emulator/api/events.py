@@ -6,17 +6,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.api import caller
-from meshes_emulator.engine import dispatcher
 from meshes_emulator.http import json_bytes_response, json_response, read_json
 from meshes_emulator.pagination import envelope, page_request
 from meshes_emulator.schemas import events as wire
-from meshes_emulator.services import events, group_commit
+from meshes_emulator.services import events
 
 
 def _with_task(response: Response, request: Request) -> Response:
     """Wake the dispatcher for the work that became due. Its worker task runs once this request's
     task has sent the response (no BackgroundTask needed: the loop runs it after this step)."""
-    dispatcher.get(request.app.state.emulator).kick()
+    request.app.state.emulator.dispatcher.kick()
     return response
 
 
@@ -41,7 +40,7 @@ async def list_events(request: Request) -> Response:
 async def create_event(request: Request) -> Response:
     emulator, who = caller(request)
     item = events.parse_one(emulator, await read_json(request))
-    row = await group_commit.of(emulator).ingest(who, item)  # (wakes the delivery worker)
+    row = await emulator.group_commit.ingest(who, item)  # (wakes the delivery worker)
     return json_response({"event": wire.created_event(row)}, status=201)
 
 

@@ -3,7 +3,8 @@
 Order of decisions for an attempt (first one that answers wins):
 
 1. the connection is missing or inactive -> `auth_failed` (behavior §3.2 suggestion);
-2. `decide_fault(emulator, context)` -> a scripted outcome (fault plans, issue 5);
+2. the emulator's fault book (`emulator.faults.decide(context)`) -> a scripted outcome (fault
+   plans, issue 5);
 3. webhook -> the request to send (the dispatcher sends it outside any transaction);
 4. other integrations -> the connection's mapping (stored, else generated) is applied to the
    payload (`mapping_error` on failure), then the simulated connector answers.
@@ -15,7 +16,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.catalog.mapping import apply_mapping, default_mapping_schema
 from meshes_emulator.engine import webhook
@@ -25,7 +26,8 @@ from meshes_emulator.engine.matching import connection_inactive_reason, inactive
 from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
 from meshes_emulator.store.db import Row
 
-FaultHook = Callable[[Any, "AttemptContext"], Outcome | None]
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
 
 
 @dataclass
@@ -83,23 +85,13 @@ class AttemptContext:
         }
 
 
-def decide_fault(emulator: Any, context: AttemptContext) -> Outcome | None:
-    """A scripted outcome for this attempt, or None to run it for real.
-
-    Fault plans plug in by setting `emulator.extensions["decide_fault"]` to a function with this
-    signature; without one, nothing is injected.
-    """
-    hook: FaultHook | None = emulator.extensions.get("decide_fault")
-    return hook(emulator, context) if hook is not None else None
-
-
 @functools.cache
 def generated_mapping(integration_type: str) -> dict[str, Any]:
     """The generated default mapping of a type (cached; callers must not mutate it)."""
     return default_mapping_schema(integration_type)
 
 
-def mapping_schema(emulator: Any, context: AttemptContext) -> Any:
+def mapping_schema(emulator: Emulator, context: AttemptContext) -> Any:
     """The connection's stored default mapping, else the generated one."""
     from meshes_emulator.store import rules as rule_store
 
@@ -108,7 +100,8 @@ def mapping_schema(emulator: Any, context: AttemptContext) -> Any:
 
 
 def prepare(
-    emulator: Any, context: AttemptContext, schema_of: Callable[[AttemptContext], Any] | None = None
+    emulator: Emulator, context: AttemptContext,
+    schema_of: Callable[[AttemptContext], Any] | None = None,
 ) -> Outcome | webhook.WebhookRequest:
     """Decide the attempt without network I/O: an outcome, or a webhook request to send.
 
@@ -116,7 +109,7 @@ def prepare(
     reason = connection_inactive_reason(context.connection)
     if reason is not None:
         return Outcome(OutcomeCode.AUTH_FAILED, inactive_connection_message(reason))
-    fault = decide_fault(emulator, context)
+    fault = emulator.faults.decide(context)
     if fault is not None:
         return late(emulator, context, fault)
     assert context.connection is not None
@@ -148,14 +141,13 @@ def prepare(
     return late(emulator, context, outcome)
 
 
-def provider_timeout(emulator: Any) -> float:
+def provider_timeout(emulator: Emulator) -> float:
     """How long the emulator waits for a provider's answer (the webhook timeout, 10 s)."""
-    engine = emulator.extensions.get("dispatcher")
-    return float(getattr(engine, "webhook_timeout", webhook.DEFAULT_TIMEOUT))
+    return emulator.dispatcher.webhook_timeout
 
 
 def late(
-    emulator: Any, context: AttemptContext, answer: Outcome | webhook.WebhookRequest
+    emulator: Emulator, context: AttemptContext, answer: Outcome | webhook.WebhookRequest
 ) -> Outcome | webhook.WebhookRequest:
     """A latency fault's effect: the answer as it is, or, when the delay is beyond the provider
     timeout, a `timeout` outcome after the timeout (the request counts as sent)."""

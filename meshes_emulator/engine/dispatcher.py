@@ -17,7 +17,10 @@ it is recorded as `internal_error` ("interrupted") and the retry policy decides 
 
 Triggers: `kick()` after ingest / retry (a worker task drains what is due now); under the system
 clock the worker also wakes when the next attempt falls due and when a webhook finishes;
-`emulator.on_work` (after the manual clock moves) drains for the caller.
+a manual clock move drains for the caller (services/clockwork.py).
+
+Built by `app.build_parts` as `emulator.dispatcher`; `recover()` runs then, `kick()` at start-up
+(the lifespan), `stop()` at shutdown, `reset()` on every reset (`Emulator.reset_parts`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.engine import webhook
@@ -40,12 +43,15 @@ from meshes_emulator.engine.machine import (
     DrainSummary,
     derived_id,
 )
-from meshes_emulator.engine.pacing import Pacer
+from meshes_emulator.engine.pacing import Pacer, nothing_waiting
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store.db import Row
 
-__all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary", "derived_id", "get", "install"]
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
+
+__all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary", "derived_id"]
 
 MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
 
@@ -53,8 +59,10 @@ MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
 class Dispatcher:
     """Owns the queue worker, the retry policy and the webhook HTTP client of one emulator."""
 
-    def __init__(self, emulator: Any, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, emulator: Emulator, policy: RetryPolicy | None = None, *,
+                 ingest_waiting: Callable[[], bool] = nothing_waiting) -> None:
         self.emulator = emulator
+        self.ingest_waiting = ingest_waiting  # events waiting for their group commit go first
         settings = emulator.settings
         self.default_policy = policy or RetryPolicy(settings.retry_delays or RetryPolicy().delays)
         self.machine = AttemptMachine(emulator, self.default_policy)
@@ -192,7 +200,7 @@ class Dispatcher:
         webhooks in flight and runs what they make due now.
         """
         summary = DrainSummary(keep=not pause)
-        pacer = Pacer(self.emulator, background=pause)
+        pacer = Pacer(self.emulator, background=pause, ingest_waiting=self.ingest_waiting)
         lock = self.lock
         waiting = not pause and lock.locked()
         if waiting:  # the background worker gives way to this drain at its next pause
@@ -373,31 +381,3 @@ class Dispatcher:
             "next_due": stats["next_due"],
             "now": now,
         }
-
-
-def get(emulator: Any) -> Dispatcher:
-    """The emulator's dispatcher (installed at create_app)."""
-    dispatcher: Dispatcher = emulator.extensions["dispatcher"]
-    return dispatcher
-
-
-def install(emulator: Any) -> None:
-    """Attach the dispatcher: recovery now, worker on startup, drain on clock moves."""
-    dispatcher = Dispatcher(emulator)
-    emulator.extensions["dispatcher"] = dispatcher
-    dispatcher.recover()
-
-    async def run_due() -> None:
-        await dispatcher.drain()
-
-    async def start() -> None:
-        if emulator.settings.background_dispatcher:
-            dispatcher.kick()
-
-    async def stop() -> None:
-        await dispatcher.stop()
-
-    emulator.on_work.append(run_due)
-    emulator.on_reset.append(dispatcher.reset)
-    emulator.extensions.setdefault("on_startup", []).append(start)
-    emulator.extensions.setdefault("on_shutdown", []).append(stop)

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshes_emulator import logs
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
@@ -41,6 +41,9 @@ from meshes_emulator.engine.status import event_changes, refresh_event
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, decode_json, encode_json
+
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
 
 ID_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")
 INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
@@ -138,7 +141,7 @@ class BatchLimits:
 class AttemptMachine:
     """Claims, decides and records attempts against one emulator's store."""
 
-    def __init__(self, emulator: Any, policy: RetryPolicy) -> None:
+    def __init__(self, emulator: Emulator, policy: RetryPolicy) -> None:
         self.emulator = emulator
         self.policy = policy
         self.generation = 0

@@ -19,9 +19,13 @@ real time, they run.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from meshes_emulator.clock import monotonic
+
+if TYPE_CHECKING:
+    from meshes_emulator.context import Emulator
 
 FIRST_SLICE_SECONDS = 0.002
 SLICE_SECONDS = 0.00025
@@ -32,12 +36,22 @@ GROUP_SECONDS = 0.02  # the longest one slice lasts
 EXPLICIT_SLICE_SECONDS = 0.01  # settle and clock moves: work this long, then let requests in
 
 
-class Pacer:
-    """The slice budget of one drain and the signals it reads to decide the next one."""
+def nothing_waiting() -> bool:
+    return False
 
-    def __init__(self, emulator: Any, background: bool) -> None:
+
+class Pacer:
+    """The slice budget of one drain and the signals it reads to decide the next one.
+
+    `ingest_waiting()`: whether a group of events waits for its commit (the dispatcher's, given
+    by app.build_parts: services/group_commit.py).
+    """
+
+    def __init__(self, emulator: Emulator, background: bool,
+                 ingest_waiting: Callable[[], bool] = nothing_waiting) -> None:
         self.emulator = emulator
         self.background = background
+        self.ingest_waiting = ingest_waiting
         self.budget = FIRST_SLICE_SECONDS if background else EXPLICIT_SLICE_SECONDS
         self._received = -1
 
@@ -55,8 +69,7 @@ class Pacer:
     async def before_slice(self) -> None:
         """Let a group of events waiting for its commit go first, then note the request count."""
         if self.background:
-            commit = self.emulator.extensions.get("group_commit")
-            while commit is not None and commit.waiting():
+            while self.ingest_waiting():
                 await asyncio.sleep(0)
         self._received = self.requests_received()
 

@@ -54,8 +54,7 @@ def _reset(emulator: Emulator, seed: int | None, start: datetime | None, clock: 
         emulator.clock.set(start or emulator.settings.clock_start or DEFAULT_START)
     emulator.errors.clear()
     emulator.leniency.reset(emulator.leniency.strict if strict is None else strict)
-    for hook in emulator.on_reset:
-        hook()
+    emulator.reset_parts()
     orgs.bootstrap(emulator)
     for path, data in documents:
         fixtures.load(emulator, data, source=path)

@@ -13,7 +13,6 @@ from typing import Any
 
 from meshes_emulator.clock import ManualClock, isoformat
 from meshes_emulator.context import Emulator
-from meshes_emulator.engine import dispatcher
 from meshes_emulator.engine.dispatcher import DrainSummary
 from meshes_emulator.errors import Conflict
 
@@ -35,10 +34,10 @@ async def advance_to(emulator: Emulator, instant: datetime) -> DrainSummary:
         if due > clock.now():
             clock.set(min(due, instant))
 
-    summary = await dispatcher.get(emulator).drain(until=instant, on_due=step)
+    summary = await emulator.dispatcher.drain(until=instant, on_due=step)
     if instant > clock.now():
         clock.set(instant)
-    await emulator.run_due_work()
+    await emulator.dispatcher.drain()  # what is due at `instant` itself
     return summary
 
 
@@ -70,11 +69,11 @@ async def advance(emulator: Emulator, seconds: float) -> dict[str, Any]:
 
 async def settle(emulator: Emulator) -> dict[str, Any]:
     """Run every attempt due now (waits for one in flight) -> `{ran, attempts, <queue state>}`."""
-    engine = dispatcher.get(emulator)
+    engine = emulator.dispatcher
     summary = await engine.drain()
     return {**summary.as_dict(), **engine.stats()}
 
 
 def queue_state(emulator: Emulator) -> dict[str, Any]:
     """`{idle, in_flight, due_now, scheduled, next_due, now}`."""
-    return dispatcher.get(emulator).stats()
+    return emulator.dispatcher.stats()

@@ -214,16 +214,13 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "import") -> No
 
 def _after_import(emulator: Emulator, data: dict[str, Any], instant: Any) -> None:
     """In-process state: a fresh id stream, the manual clock, no cache, no plan, no attempt."""
-    from meshes_emulator.engine import dispatcher
-    from meshes_emulator.services import faults
-
     digest = hashlib.sha256(orjson.dumps(data, default=str)).hexdigest()[:16]
     emulator.ids.fork(f"import:{digest}")
     if instant is not None and isinstance(emulator.clock, ManualClock):
         emulator.clock.set(instant)
     emulator.store.cache.clear()
-    faults.book(emulator).invalidate()
-    engine = dispatcher.get(emulator)
+    emulator.faults.invalidate()
+    engine = emulator.dispatcher
     engine.reset()
     engine.kick()
 

@@ -1,11 +1,12 @@
 """Fault plans of one emulator: storage, the in-memory plan, and the two hooks that use it.
 
-* `decide_fault(emulator, context)` is the engine's per-attempt hook
-  (`emulator.extensions["decide_fault"]`, see engine/attempts.py): it runs inside the attempt's
-  claim transaction, so counters and an `auth_failed` fault's connection deactivation commit with
-  the attempt.
-* `api_fault(request)` (`emulator.extensions["api_fault"]`, called first by routes.api()) answers a
-  public API request with an error status; with no api fault set it is one attribute test.
+The plan is `emulator.faults`, a `FaultBook` (built by app.build_parts):
+
+* `decide(context)` is asked by the engine for every attempt (engine/attempts.py): it runs inside
+  the attempt's claim transaction, so counters and an `auth_failed` fault's connection
+  deactivation commit with the attempt.
+* `api_fault(request)` (called first by routes.api()) answers a public API request with an error
+  status; with no api fault set it is one attribute test.
 
 Faults come from `POST /_emulator/faults`, the `faults:` section of seed files and `serve --fault`
 (re-added after every reset, like the `--fixture` files). Ids are `fault_<n>`, numbered per reset
@@ -62,12 +63,17 @@ class FaultBook:
         self.has_delivery = any(f.spec.kind == "delivery" for f in self.plan)
         self.dirty = False
 
+    def reset(self) -> None:
+        """After a reset emptied the tables: the `--fault` faults again."""
+        sync_cli_faults(self.emulator)
+
     def persist(self, touched: list[FaultState]) -> None:
         for fault in touched:
             store.update_counters(self.emulator.store, fault.id, fault.hits, fault.seen)
 
     # -- the engine hook --------------------------------------------------------------------
-    def decide(self, emulator: Any, context: AttemptContext) -> Outcome | None:
+    def decide(self, context: AttemptContext) -> Outcome | None:
+        emulator = self.emulator
         if self.dirty:
             self.refresh()
         if not self.has_delivery:
@@ -130,11 +136,6 @@ def _answer(fault: FaultState) -> Response:
     return json_response(body, status=status, headers=headers)
 
 
-def book(emulator: Any) -> FaultBook:
-    result: FaultBook = emulator.extensions["faults"]
-    return result
-
-
 def state_of(row: Row) -> FaultState:
     spec = engine.parse_spec(decode_json(row["spec"]))
     return FaultState(id=row["id"], position=row["position"], spec=spec, hits=row["hits"],
@@ -187,7 +188,6 @@ def add_many(emulator: Emulator, items: list[Any], source: str = "api") -> list[
                 raise
             data = [{"param": f"[{index}].{d['param']}", "msg": d["msg"]} for d in exc.data or []]
             raise ValidationFailed(data) from None
-    faults = book(emulator)
     with emulator.store.transaction():
         if len(store.list_faults(emulator.store)) + len(parsed) > MAX_FAULTS:
             raise BadRequest(detail=f"At most {MAX_FAULTS} faults")
@@ -199,7 +199,7 @@ def add_many(emulator: Emulator, items: list[Any], source: str = "api") -> list[
                 "spec": encode_json(spec.as_wire()), "budget": spec.budget, "hits": 0, "seen": 0,
                 "created_at": isoformat(emulator.clock.now())})  # fmt: skip
             ids.append(fault_id)
-        faults.invalidate()
+        emulator.faults.invalidate()
         return [get(emulator, fault_id) for fault_id in ids]
 
 
@@ -218,14 +218,14 @@ def delete(emulator: Emulator, fault_id: str) -> FaultState:
     with emulator.store.transaction():
         fault = get(emulator, fault_id)
         store.delete_fault(emulator.store, fault_id)
-        book(emulator).invalidate()
+        emulator.faults.invalidate()
     return fault
 
 
 def clear(emulator: Emulator, kind: str | None = None) -> int:
     with emulator.store.transaction():
         count = store.delete_faults(emulator.store, kind)
-        book(emulator).invalidate()
+        emulator.faults.invalidate()
     return count
 
 
@@ -257,17 +257,7 @@ def sync_cli_faults(emulator: Emulator) -> None:
         items = cli_faults(emulator)
         if items:
             add_many(emulator, items, source="cli")
-        book(emulator).invalidate()
-
-
-def install(emulator: Emulator) -> None:
-    """Attach the fault book and its hooks; add the `--fault` faults."""
-    faults = FaultBook(emulator)
-    emulator.extensions["faults"] = faults
-    emulator.extensions["decide_fault"] = faults.decide
-    emulator.extensions["api_fault"] = faults.api_fault
-    emulator.on_reset.append(lambda: sync_cli_faults(emulator))
-    sync_cli_faults(emulator)
+        emulator.faults.invalidate()
 
 
 fixtures.register_top_section("faults", load_seed_faults)

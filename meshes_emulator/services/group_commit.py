@@ -14,7 +14,6 @@ import asyncio
 
 from meshes_emulator.auth import Principal
 from meshes_emulator.context import Emulator
-from meshes_emulator.engine import dispatcher
 from meshes_emulator.errors import ApiError
 from meshes_emulator.schemas.events import EventIn
 from meshes_emulator.services import events
@@ -24,7 +23,7 @@ _Waiting = tuple[Principal, EventIn, "asyncio.Future[Row]"]
 
 
 class GroupCommit:
-    """The events waiting for their group's transaction, per event loop."""
+    """The events waiting for their group's transaction, per event loop (`emulator.group_commit`)."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -56,7 +55,7 @@ class GroupCommit:
         [answer] = events.create_group(self.emulator, [(who, item)])
         if isinstance(answer, ApiError):
             raise answer
-        dispatcher.get(self.emulator).kick()
+        self.emulator.dispatcher.kick()
         return answer
 
     def _commit(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -79,12 +78,5 @@ class GroupCommit:
                 future.set_exception(answer)
             else:
                 future.set_result(answer)
-        dispatcher.get(self.emulator).kick()  # after the answers: their requests resume first
+        self.emulator.dispatcher.kick()  # after the answers: their requests resume first
 
-
-def of(emulator: Emulator) -> GroupCommit:
-    """The emulator's group commit (made on first use)."""
-    found = emulator.extensions.get("group_commit")
-    if not isinstance(found, GroupCommit):
-        found = emulator.extensions["group_commit"] = GroupCommit(emulator)
-    return found

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from meshes_emulator import auth
 from meshes_emulator.auth import Principal
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.context import Emulator
@@ -72,7 +71,7 @@ def mint_access_token(emulator: Emulator, row: Row, issued_at: datetime) -> str:
     return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"})
 
 
-# -- verification (registered with auth.register_session_verifier) ----------------------------
+# -- verification (`emulator.verify_session`, set by app.build_parts) --------------------------
 
 
 def verify_token(emulator: Emulator, token: str) -> Principal:
@@ -123,11 +122,6 @@ def principal_for(row: Row) -> Principal:
     }
     return Principal(kind="session", org_id=row["org_id"], created_by=row["session_id"],
                      workspace_id=row["workspace_id"], session=session)
-
-
-def install(emulator: Emulator) -> None:
-    """Extension installer: session tokens become bearer credentials."""
-    auth.register_session_verifier(verify_token)
 
 
 # -- create ----------------------------------------------------------------------------------

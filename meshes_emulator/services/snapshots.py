@@ -23,11 +23,9 @@ from typing import Any
 
 from meshes_emulator.clock import ManualClock, SystemClock, isoformat
 from meshes_emulator.context import Emulator
-from meshes_emulator.engine import dispatcher
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.errors import BadRequest, Conflict, ValidationFailed, not_found
 from meshes_emulator.ids import IdFactory, Rng
-from meshes_emulator.services import faults
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_SNAPSHOTS = 64
@@ -53,17 +51,11 @@ class Snapshot:
 
 
 class SnapshotBook:
-    """The snapshots of one emulator, by name (in the order they were first taken)."""
+    """The snapshots of one emulator, by name (in the order they were first taken):
+    `emulator.snapshots`."""
 
     def __init__(self) -> None:
         self.items: dict[str, Snapshot] = {}
-
-
-def book(emulator: Emulator) -> SnapshotBook:
-    found = emulator.extensions.get("snapshots")
-    if not isinstance(found, SnapshotBook):
-        found = emulator.extensions["snapshots"] = SnapshotBook()
-    return found
 
 
 def check_name(name: Any) -> str:
@@ -76,10 +68,10 @@ def check_name(name: Any) -> str:
 def take(emulator: Emulator, name: str) -> Snapshot:
     """Take (or replace) the snapshot `name` of the current state."""
     check_name(name)
-    snapshots = book(emulator)
+    snapshots = emulator.snapshots
     if name not in snapshots.items and len(snapshots.items) >= MAX_SNAPSHOTS:
         raise BadRequest(detail=f"At most {MAX_SNAPSHOTS} snapshots; delete one first")
-    engine = dispatcher.get(emulator)
+    engine = emulator.dispatcher
     try:
         image = emulator.store.image()
     except sqlite3.OperationalError:
@@ -110,29 +102,29 @@ def restore(emulator: Emulator, name: str) -> Snapshot:
     emulator.rng = copy.deepcopy(snapshot.rng)
     emulator.errors.clear()
     emulator.leniency.reset(snapshot.strict)  # the snapshot's mode; no warning yet
-    engine = dispatcher.get(emulator)
+    engine = emulator.dispatcher
     engine.reset()  # generation + 1: an attempt in flight is not recorded
     engine.policy = snapshot.policy
     engine.webhook_timeout = snapshot.webhook_timeout
-    faults.book(emulator).invalidate()
+    emulator.faults.invalidate()
     engine.kick()  # under the system clock, whatever is due in the restored state runs
     return snapshot
 
 
 def get(emulator: Emulator, name: str) -> Snapshot:
-    snapshot = book(emulator).items.get(name)
+    snapshot = emulator.snapshots.items.get(name)
     if snapshot is None:
         raise not_found("Snapshot")
     return snapshot
 
 
 def list_all(emulator: Emulator) -> list[Snapshot]:
-    return list(book(emulator).items.values())
+    return list(emulator.snapshots.items.values())
 
 
 def delete(emulator: Emulator, name: str) -> Snapshot:
     snapshot = get(emulator, name)
-    del book(emulator).items[name]
+    del emulator.snapshots.items[name]
     return snapshot
 
 

@@ -228,7 +228,7 @@ def test_webhook_raw_mode_put_with_basic_auth_and_headers(
 def test_webhook_timeout_then_network_error(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, receiver: Receiver, ws: str
 ) -> None:
-    emulator_of(meshes_server).extensions["dispatcher"].webhook_timeout = 0.2
+    emulator_of(meshes_server).dispatcher.webhook_timeout = 0.2
     release = threading.Event()
     receiver.replies["/slow"] = Reply(200, block=release)
     hook = webhook_connection(api, ws, receiver.url + "/slow", name="slow")

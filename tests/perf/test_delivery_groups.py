@@ -16,7 +16,6 @@ from meshes_emulator.defaults import (
     DEFAULT_SECRET_KEY,
     DEFAULT_WORKSPACE_ID,
 )
-from meshes_emulator.engine import dispatcher as engine
 from meshes_emulator.engine.machine import AttemptMachine
 from meshes_emulator.engine.pacing import Pacer
 from pytest_meshes.handle import MachineAuth
@@ -60,7 +59,7 @@ def _attempted(app: Any) -> list[str]:
 def test_every_due_attempt_runs_in_order(tmp_path: Any, pause: bool) -> None:
     app = _app(tmp_path)
     ids = run_async(_setup(app, 300))
-    summary = run_async(engine.get(app.state.emulator).drain(pause=pause))
+    summary = run_async(app.state.emulator.dispatcher.drain(pause=pause))
     assert summary.count == 300
     assert [attempt.event_id for attempt in summary.ran] == ([] if pause else ids)  # the worker lists none
     assert _attempted(app) == ids
@@ -74,7 +73,7 @@ def test_a_failing_attempt_in_a_batch_leaves_the_others_recorded(
 ) -> None:
     app = _app(tmp_path)
     ids = run_async(_setup(app, 5))
-    dispatcher = engine.get(app.state.emulator)
+    dispatcher = app.state.emulator.dispatcher
     original = AttemptMachine._transition
     calls = 0
 
@@ -106,7 +105,7 @@ def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
 
     app = _app(tmp_path)
     ids = run_async(_setup(app, 400))
-    dispatcher = engine.get(app.state.emulator)
+    dispatcher = app.state.emulator.dispatcher
 
     async def both() -> tuple[Any, Any]:
         background = asyncio.create_task(dispatcher.drain(pause=True))

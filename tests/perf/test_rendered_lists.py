@@ -17,7 +17,6 @@ from meshes_emulator.defaults import (
     DEFAULT_SECRET_KEY,
     DEFAULT_WORKSPACE_ID,
 )
-from meshes_emulator.engine import dispatcher as engine
 from meshes_emulator.pagination import PageRequest, envelope, scoped_page_query
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
@@ -80,7 +79,7 @@ async def _scenario(app: Any) -> list[tuple[bytes, bytes]]:
             ids.append(created.json()["event"]["id"])
         first = await compare(client)
         assert [r["status"] for r in first["records"]] == ["pending", "completed"] * 2 + ["pending"]
-        await engine.get(app.state.emulator).drain()  # deliveries complete the pending events
+        await app.state.emulator.dispatcher.drain()  # deliveries complete the pending events
         after = await compare(client)
         assert [r["status"] for r in after["records"]] == ["completed"] * 5
         cursor = after["next_cursor"]
