@@ -31,7 +31,7 @@ from meshes_emulator.errors import (
 from meshes_emulator.pagination import PageRequest, envelope_json
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
-from meshes_emulator.services import fixtures, workspaces
+from meshes_emulator.services import workspaces
 from meshes_emulator.services.rules import register_catalogs
 from meshes_emulator.store import events as store
 from meshes_emulator.store import rules as rule_store
@@ -409,5 +409,3 @@ def load_seed_events(
         if item.get("ref"):
             refs[f"event:{item['ref']}"] = row["id"]
 
-
-fixtures.register_workspace_section("events", load_seed_events)

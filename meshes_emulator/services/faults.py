@@ -32,7 +32,6 @@ from meshes_emulator.engine.faults import FaultSpec, FaultSpecError, FaultState
 from meshes_emulator.engine.outcomes import Outcome
 from meshes_emulator.errors import BadRequest, ValidationFailed, error_body, not_found
 from meshes_emulator.http import json_response
-from meshes_emulator.services import fixtures
 from meshes_emulator.store import connections as connection_store
 from meshes_emulator.store import faults as store
 from meshes_emulator.store import orgs as meta_store
@@ -259,5 +258,3 @@ def sync_cli_faults(emulator: Emulator) -> None:
             add_many(emulator, items, source="cli")
         emulator.faults.invalidate()
 
-
-fixtures.register_top_section("faults", load_seed_faults)

@@ -1,8 +1,7 @@
 """Seed files: organizations, workspaces and everything in them, loaded in one transaction.
 
-The format is documented in docs/fixtures.md. Other services register loaders for the sections
-they own (`connections`, `rules`, `events` inside a workspace; `faults` at the top level) with
-`register_workspace_section` / `register_top_section`, so this module stays small.
+The format is documented in docs/fixtures.md. The sections other services own are loaded by
+their loaders, listed here in the order they run (`WORKSPACE_SECTIONS`, `TOP_SECTIONS`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from typing import Any
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError
-from meshes_emulator.services import orgs, seed_keys, workspaces
+from meshes_emulator.services import events, faults, orgs, rules, seed_keys, workspaces
+from meshes_emulator.services.seed_connections import load_seed_connections
 from meshes_emulator.settings import Settings
 from meshes_emulator.store import orgs as org_store
 from meshes_emulator.store import workspaces as ws_store
@@ -26,25 +26,21 @@ from meshes_emulator.store.db import Row
 WorkspaceLoader = Callable[[Emulator, str, Row, list[Any], dict[str, str]], None]
 TopLoader = Callable[[Emulator, list[Any]], None]
 
-WORKSPACE_SECTIONS: dict[str, WorkspaceLoader] = {}
-TOP_SECTIONS: dict[str, TopLoader] = {}
+# Inside a workspace, in this order: rules refer to connections, events may name both.
+WORKSPACE_SECTIONS: tuple[tuple[str, WorkspaceLoader], ...] = (
+    ("connections", load_seed_connections),
+    ("rules", rules.load_seed_rules),
+    ("events", events.load_seed_events),
+)
+# At the top level, after every organization and workspace.
+TOP_SECTIONS: tuple[tuple[str, TopLoader], ...] = (
+    ("faults", faults.load_seed_faults),
+)
 MAX_FIXTURE_BYTES = 8 * 1024 * 1024  # a seed file larger than this is refused
-# Sections are loaded in this order inside a workspace (rules refer to connections...).
-WORKSPACE_SECTION_ORDER = ["connections", "rules", "events"]
 
 
 class FixtureError(ValueError):
     """A seed file that cannot be loaded; the message says where and why."""
-
-
-def register_workspace_section(name: str, loader: WorkspaceLoader) -> None:
-    WORKSPACE_SECTIONS[name] = loader
-    if name not in WORKSPACE_SECTION_ORDER:
-        WORKSPACE_SECTION_ORDER.append(name)
-
-
-def register_top_section(name: str, loader: TopLoader) -> None:
-    TOP_SECTIONS[name] = loader
 
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "fixtures"
@@ -138,7 +134,7 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> N
         export.load(emulator, data, source)
         return
     try:
-        seed_keys.check(data, seed_keys.document(TOP_SECTIONS, WORKSPACE_SECTIONS))
+        seed_keys.check(data)
     except seed_keys.UnknownKey as exc:
         raise FixtureError(f"{source}: {exc}") from None
     try:
@@ -148,7 +144,7 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "fixture") -> N
             default_org = orgs.default_org_id(emulator)
             for workspace in data.get("workspaces") or []:
                 _load_workspace(emulator, default_org, workspace)
-            for name, loader in TOP_SECTIONS.items():
+            for name, loader in TOP_SECTIONS:
                 if data.get(name):
                     loader(emulator, list(data[name]))
     except ApiError as exc:
@@ -189,11 +185,7 @@ def _load_workspace(emulator: Emulator, org_id: str, spec: dict[str, Any]) -> No
                 emulator, row["id"], kind, item["key"], created_by="fixture",
                 label=item.get("label"), description=item.get("description"))
     refs: dict[str, str] = {}
-    for section in WORKSPACE_SECTION_ORDER:
+    for section, loader in WORKSPACE_SECTIONS:
         items = spec.get(section)
-        if not items:
-            continue
-        loader = WORKSPACE_SECTIONS.get(section)
-        if loader is None:
-            raise FixtureError(f"workspace '{name}': section '{section}' is not supported yet")
-        loader(emulator, org_id, row, list(items), refs)
+        if items:
+            loader(emulator, org_id, row, list(items), refs)

@@ -19,7 +19,7 @@ from meshes_emulator.http import validate
 from meshes_emulator.leniency import Check
 from meshes_emulator.pagination import PageRequest
 from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
-from meshes_emulator.services import fixtures, workspaces
+from meshes_emulator.services import workspaces
 from meshes_emulator.store import connections as connection_store
 from meshes_emulator.store import rules as store
 from meshes_emulator.store.db import Row, encode_json
@@ -194,5 +194,3 @@ def _row_for_duplicate(body: RuleCreate) -> Row:
         "metadata": encode_json(body.metadata.model_dump()),
     }
 
-
-fixtures.register_workspace_section("rules", load_seed_rules)

@@ -9,7 +9,6 @@ mapping's `schema`, an event's `payload`, a fault's `body`) are not walked.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +43,6 @@ FAULT = _level(" ".join(("kind id position source budget message body retry_afte
                          *SCHEDULE_KEYS)),
                match=_level(" ".join(MATCH_KEYS)), schedule=_level(" ".join(SCHEDULE_KEYS)))
 DOCUMENT = _level("", organizations=ORGANIZATION, workspaces=WORKSPACE, faults=FAULT)
-
-
-def document(top: Iterable[str] = (), workspace: Iterable[str] = ()) -> Level:
-    """DOCUMENT plus sections other services register (fixtures.register_*_section); their
-    entries are checked by their own loaders."""
-    top, workspace = frozenset(top) - DOCUMENT.keys, frozenset(workspace) - WORKSPACE.keys
-    if not top and not workspace:
-        return DOCUMENT
-    space = Level(WORKSPACE.keys | workspace, WORKSPACE.children)
-    org = Level(ORGANIZATION.keys, {**ORGANIZATION.children, "workspaces": space})
-    return Level(DOCUMENT.keys | top, {**DOCUMENT.children, "organizations": org,
-                                        "workspaces": space})
 
 
 class UnknownKey(ValueError):
