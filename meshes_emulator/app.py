@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        emulator.dispatcher.kick()  # the background worker runs what is already due
+        emulator.dispatcher.work_due()  # what is already due runs (background worker)
         yield
         await emulator.dispatcher.stop()  # the worker and every webhook in flight
 

@@ -368,6 +368,7 @@ def _run(app: Any, host: str, port: int, as_json: bool, max_connections: int | N
 
     limits = ConnectionLimits(**({"max_connections": max_connections} if max_connections else {}))
     server = Server(config(app, host=host, port=port, limits=limits))
+    emulator.attach_server(server)  # group commit and the delivery worker read its load
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:

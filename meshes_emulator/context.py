@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from meshes_emulator.clock import DEFAULT_START, Clock, ManualClock, SystemClock
 from meshes_emulator.ids import IdFactory, Rng, new_rng
@@ -38,6 +38,14 @@ class CapturedError:
     exception: BaseException | None = None  # the exception itself (in-process fixtures chain it)
 
 
+class ServerLoad(Protocol):
+    """What the HTTP server serving an emulator tells it about its load (serving.FastServer)."""
+
+    def requests_in_flight(self) -> int: ...
+
+    def requests_received(self) -> int: ...
+
+
 @dataclass
 class Emulator:
     """All state of one running emulator."""
@@ -51,9 +59,10 @@ class Emulator:
     errors: list[CapturedError] = field(default_factory=list)
     # The leniency policy's mode and warnings (leniency.py); reset may switch the mode.
     leniency: Leniency = field(default_factory=Leniency)
-    # Set by serving.FastServer: how many HTTP requests it is handling now (group commit asks)
-    # and has received so far (the delivery worker gives way while requests keep arriving).
-    # None under other servers: every event is then committed alone, and the worker judges by time.
+    # Set by `attach_server` where a serving.FastServer is built: how many HTTP requests it is
+    # handling now (group commit asks) and has received so far (the delivery worker gives way
+    # while requests keep arriving). None under other servers: every event is then committed
+    # alone, and the worker judges by time.
     requests_in_flight: Callable[[], int] | None = None
     requests_received: Callable[[], int] | None = None
     journal: RequestJournal = field(default_factory=RequestJournal)  # the last N requests
@@ -90,6 +99,11 @@ class Emulator:
     def capture(self, method: str, path: str, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(exc))
         self.errors.append(CapturedError(method, path, repr(exc), text, exc))
+
+    def attach_server(self, server: ServerLoad) -> None:
+        """Read the load of the server that serves this emulator (see `requests_in_flight`)."""
+        self.requests_in_flight = server.requests_in_flight
+        self.requests_received = server.requests_received
 
     def reset_parts(self) -> None:
         """After a reset emptied the tables: the parts forget their in-memory state, in order

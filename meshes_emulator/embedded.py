@@ -35,6 +35,7 @@ class ServerThread:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.server = FastServer(config(app, host=host, port=port, timeout_graceful_shutdown=1))
+        app.state.emulator.attach_server(self.server)  # group commit and the worker read its load
         self.thread = threading.Thread(target=self._run, name="meshes-emulator", daemon=True)
         self.error: BaseException | None = None
         self.host = host

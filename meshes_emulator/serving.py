@@ -81,20 +81,18 @@ class FastServer(uvicorn.Server):
     async def startup(self, sockets: Any = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        emulator = getattr(getattr(self.config.app, "state", None), "emulator", None)
-        if emulator is not None:  # group commit asks how many requests are being handled
-            emulator.requests_in_flight = self._requests_in_flight
-            emulator.requests_received = self._requests_received
         try:
             await super().startup(sockets=sockets)
         finally:
             self.ready.set()
 
-    def _requests_in_flight(self) -> int:
-        """Requests received whose handling has not ended (started or waiting to start)."""
+    def requests_in_flight(self) -> int:
+        """Requests received whose handling has not ended (started or waiting to start): the
+        load signal `Emulator.attach_server` hands to group commit and the delivery worker."""
         return len(self.server_state.tasks)
 
-    def _requests_received(self) -> int:
+    def requests_received(self) -> int:
+        """Requests received since the server started."""
         return self.server_state.total_requests
 
     @property

@@ -12,13 +12,6 @@ from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
 
 
-def _with_task(response: Response, request: Request) -> Response:
-    """Wake the dispatcher for the work that became due. Its worker task runs once this request's
-    task has sent the response (no BackgroundTask needed: the loop runs it after this step)."""
-    request.app.state.emulator.dispatcher.kick()
-    return response
-
-
 async def list_workspace_events(request: Request) -> Response:
     emulator, who = caller(request)
     req = page_request(request)
@@ -47,7 +40,7 @@ async def create_event(request: Request) -> Response:
 async def create_bulk_events(request: Request) -> Response:
     emulator, who = caller(request)
     status, body = events.create_bulk(emulator, who, await read_json(request))
-    return _with_task(json_response(body, status=status), request)
+    return json_response(body, status=status)  # (the service woke the delivery worker)
 
 
 async def get_event(request: Request) -> Response:
@@ -72,7 +65,7 @@ async def retry_rule_event(request: Request) -> Response:
     emulator, who = caller(request)
     params = request.path_params
     row = events.retry(emulator, who.org_id, params["event_id"], params["rule_id"])
-    return _with_task(json_response(wire.rule_event(row)), request)
+    return json_response(wire.rule_event(row))  # (the service woke the delivery worker)
 
 
 async def cancel_rule_event(request: Request) -> Response:

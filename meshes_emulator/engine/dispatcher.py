@@ -15,12 +15,14 @@ queue order inside the drain, so records, ids and timestamps stay deterministic.
 A process killed mid-attempt leaves an attempt row without `completed_at`: at the next start
 it is recorded as `internal_error` ("interrupted") and the retry policy decides what follows.
 
-Triggers: `kick()` after ingest / retry (a worker task drains what is due now); under the system
-clock the worker also wakes when the next attempt falls due and when a webhook finishes;
-a manual clock move drains for the caller (services/clockwork.py).
+Triggers: `work_due()` is the one "work is due" signal: services call it after they made work
+due (ingest, retry, a snapshot restore, an import) and the lifespan at start-up; it wakes the
+worker task (started on demand), which drains what is due now. Under the system clock the worker
+also wakes itself when the next attempt falls due and when a webhook finishes. A manual clock
+move does not signal: it drains for the caller (services/clockwork.py).
 
-Built by `app.build_parts` as `emulator.dispatcher`; `recover()` runs then, `kick()` at start-up
-(the lifespan), `stop()` at shutdown, `reset()` on every reset (`Emulator.reset_parts`).
+Built by `app.build_parts` as `emulator.dispatcher`; `recover()` runs then, `work_due()` at
+start-up (the lifespan), `stop()` at shutdown, `reset()` on every reset (`Emulator.reset_parts`).
 """
 
 from __future__ import annotations
@@ -123,8 +125,9 @@ class Dispatcher:
         return self._client
 
     # -- triggers -------------------------------------------------------------------------
-    def kick(self) -> None:
-        """Wake the worker (started on demand) to run whatever is due now."""
+    def work_due(self) -> None:
+        """Work is due: wake the worker (started on demand) to run whatever is due now (the
+        background worker only; without it, the next explicit drain runs it)."""
         if not self.emulator.settings.background_dispatcher:
             return
         try:

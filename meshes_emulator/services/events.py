@@ -208,6 +208,7 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
                 continue
             records.append(wire.created_event(planned.add(emulator, who, workspace_id, item)))
         planned.write(emulator)
+    emulator.dispatcher.work_due()
     result: dict[str, Any] = {"count": len(records), "records": records}
     if errors:
         result["error_count"] = errors
@@ -322,7 +323,8 @@ def retry(emulator: Emulator, org_id: str, event_id: str, rule_id: str) -> Row:
         store.update_rule_event(db, rule_event["id"], changes)
         rule_event.update(changes)
         refresh_event(db, event, now)
-        return rule_event
+    emulator.dispatcher.work_due()
+    return rule_event
 
 
 def cancel_rule(emulator: Emulator, org_id: str, event_id: str, rule_id: str) -> Row:

@@ -222,7 +222,7 @@ def _after_import(emulator: Emulator, data: dict[str, Any], instant: Any) -> Non
     emulator.faults.invalidate()
     engine = emulator.dispatcher
     engine.reset()
-    engine.kick()
+    engine.work_due()
 
 
 class _Writer:

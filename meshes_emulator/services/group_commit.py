@@ -55,7 +55,7 @@ class GroupCommit:
         [answer] = events.create_group(self.emulator, [(who, item)])
         if isinstance(answer, ApiError):
             raise answer
-        self.emulator.dispatcher.kick()
+        self.emulator.dispatcher.work_due()
         return answer
 
     def _commit(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -78,5 +78,5 @@ class GroupCommit:
                 future.set_exception(answer)
             else:
                 future.set_result(answer)
-        self.emulator.dispatcher.kick()  # after the answers: their requests resume first
+        self.emulator.dispatcher.work_due()  # after the answers: their requests resume first
 
