@@ -304,7 +304,7 @@ def _delays(text: str | None) -> tuple[float, ...] | None:
 
 def _faults(values: tuple[str, ...]) -> tuple[str, ...]:
     """Check every --fault now: a bad one stops the start-up with the problem named."""
-    from meshes_emulator.engine.faults import FaultSpecError, parse_cli
+    from meshes_emulator.engine.fault_specs import FaultSpecError, parse_cli
 
     for value in values:
         try:

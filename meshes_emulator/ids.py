@@ -11,10 +11,15 @@ they sort by creation time, so inserts land at the end of the primary-key index 
 anywhere in it (random ids made a 100-event transaction on 100k rows cost 8x more). They draw
 their random bits from a stream of their own, so ingesting events does not shift the ids of
 anything else. Organization ids stay version 4 (the official clients require version 1-5).
+
+Derived ids (UUID version 5, at the end) are computed from the ids a record belongs to, so they
+draw nothing from any stream: attempt and delivery ids, a connection's mapping ids, a new
+workspace's `contact.created` event type.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -56,7 +61,7 @@ class IdFactory:
 
     def uuid(self) -> str:
         """A random (version 4) UUID string from the seeded generator."""
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        return uuid4_from(self._rng)
 
     def uuid7(self, instant: datetime) -> str:
         """A time-ordered (version 7) UUID for a record created at `instant` (emulator clock)."""
@@ -121,6 +126,11 @@ class TimeOrdered:
         self._prefix = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-"
 
 
+def uuid4_from(rng: random.Random) -> str:
+    """A version 4 UUID string drawn from `rng` (128 bits)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
 def new_rng(seed: int, purpose: str) -> random.Random:
     """A seeded generator for one purpose (faults, action data...)."""
     return random.Random(f"{purpose}:{seed}")
@@ -135,3 +145,53 @@ def system_random_token(length: int = 32) -> str:
 def system_random_uuid() -> str:
     """A version 4 UUID from the system's random source (session ids): deliberately not seeded."""
     return str(uuid.UUID(int=random.SystemRandom().getrandbits(128), version=4))
+
+
+# -- derived ids (UUID version 5) -------------------------------------------------------------
+
+ENGINE_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")  # attempts, deliveries
+MAPPING_NAMESPACE = uuid.UUID("6f1c2a4e-8b3d-4c5e-9a7f-0d1e2f3a4b5c")
+CATALOG_NAMESPACE = uuid.UUID("0f7c4c1e-3b1d-4f5e-8a52-6c1d2e3f4a5b")
+_ENGINE_NAMESPACE_BYTES = ENGINE_NAMESPACE.bytes
+
+
+def derived_id(*parts: object) -> str:
+    """A stable UUID (v5) for an engine record, from the ids it belongs to.
+
+    The same value as `str(uuid.uuid5(ENGINE_NAMESPACE, name))`, computed without UUID objects
+    (one per attempt and delivery: on the delivery hot path).
+    """
+    name = ":".join(str(part) for part in parts)
+    digest = bytearray(hashlib.sha1(_ENGINE_NAMESPACE_BYTES + name.encode(),
+                                    usedforsecurity=False).digest()[:16])  # fmt: skip
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def attempt_id(rule_event_id: str, number: int) -> str:
+    """The id of a rule_event's `number`-th attempt."""
+    return derived_id(rule_event_id, "attempt", number)
+
+
+def delivery_id(attempt_id: str) -> str:
+    """The id of the delivery-sink record an attempt leaves."""
+    return derived_id(attempt_id, "delivery")
+
+
+def mapping_id(connection_id: str) -> str:
+    """A connection's logical mapping id: the same for its whole life, so GET and PUT agree
+    without storage."""
+    return str(uuid.uuid5(MAPPING_NAMESPACE, f"mapping:{connection_id}"))
+
+
+def generated_mapping_id(connection_id: str) -> str:
+    """The id of the generated mapping a connection reports before any PUT."""
+    return str(uuid.uuid5(MAPPING_NAMESPACE, f"generated:{connection_id}"))
+
+
+def default_event_type_id(workspace_id: str) -> str:
+    """The id of a new workspace's `contact.created` event type: derived from the workspace id,
+    so adding it does not shift the ids drawn after it."""
+    return str(uuid.uuid5(CATALOG_NAMESPACE, workspace_id))

@@ -13,9 +13,10 @@ give `{}`.
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable
 from typing import Any
+
+from meshes_emulator.ids import uuid4_from
 
 __all__ = ["ACTION_DATA_KEYS", "generate_action_data"]
 
@@ -182,10 +183,6 @@ def _hex(rng: random.Random, length: int) -> str:
     return _chars(rng, "0123456789abcdef", length)
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
 def _pick(rng: random.Random, pool: list[str], low: int, high: int) -> list[str]:
     return rng.sample(pool, rng.randint(low, min(high, len(pool))))
 
@@ -265,8 +262,8 @@ def _pipedrive(rng: random.Random) -> dict[str, list[Item]]:
 
 def _resend(rng: random.Random) -> dict[str, list[Item]]:
     return {
-        "segments": _items(_pick(rng, _LIST_NAMES, 2, 5), lambda: _uuid(rng)),
-        "templates": _items(_pick(rng, _TEMPLATE_NAMES, 3, 6), lambda: _uuid(rng)),
+        "segments": _items(_pick(rng, _LIST_NAMES, 2, 5), lambda: uuid4_from(rng)),
+        "templates": _items(_pick(rng, _TEMPLATE_NAMES, 3, 6), lambda: uuid4_from(rng)),
     }
 
 

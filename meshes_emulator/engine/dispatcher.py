@@ -43,7 +43,6 @@ from meshes_emulator.engine.machine import (
     BatchLimits,
     Claim,
     DrainSummary,
-    derived_id,
 )
 from meshes_emulator.engine.pacing import Pacer, nothing_waiting
 from meshes_emulator.engine.retry import RetryPolicy
@@ -53,7 +52,7 @@ from meshes_emulator.store.db import Row
 if TYPE_CHECKING:
     from meshes_emulator.context import Emulator
 
-__all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary", "derived_id"]
+__all__ = ["INTERRUPTED", "AttemptSummary", "Dispatcher", "DrainSummary"]
 
 MAX_IDLE_WAIT = 1.0  # seconds between queue checks under the system clock
 

@@ -16,22 +16,20 @@ Two ways through it:
   dispatcher, or (manual clock) end the batch so they run one at a time, in order.
 * `claim` / `finish`: one attempt, for a webhook sent between two transactions and for recovery.
 
-Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5), so they
+Attempt and sink ids are derived from the rule_event id and the attempt number (UUID v5, ids.py), so they
 do not draw from the shared id stream: the ids of events and rule_events then do not depend on how
 background attempts interleave with requests.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from meshes_emulator import logs
+from meshes_emulator import ids, logs
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.attempts import AttemptContext, finished_at, mapping_schema, prepare
@@ -45,7 +43,6 @@ from meshes_emulator.store.db import Row, decode_json, encode_json
 if TYPE_CHECKING:
     from meshes_emulator.context import Emulator
 
-ID_NAMESPACE = uuid.UUID("5b0c7d2e-8a41-4f3e-9c6b-2d7e1f0a9b34")
 INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
 BATCH_SIZE = 128  # rule_events read per batch, at most
 FIRST_ATTEMPT_COST = 0.0001  # seconds one simulated attempt is assumed to take until measured
@@ -287,7 +284,7 @@ class AttemptMachine:
         rule_event.update(changes)
         connection = self._connection(rule_event["connection_id"])
         return AttemptContext(
-            attempt_id=derived_id(rule_event["id"], "attempt", number),
+            attempt_id=ids.attempt_id(rule_event["id"], number),
             attempt_number=number,
             trigger=trigger,
             rule_event=rule_event,
@@ -459,7 +456,7 @@ class AttemptMachine:
     def _sink_row(context: AttemptContext, outcome: Outcome) -> Row:
         rule_event = context.rule_event
         return {
-            "id": derived_id(context.attempt_id, "delivery"),
+            "id": ids.delivery_id(context.attempt_id),
             "attempt_id": context.attempt_id,
             "rule_event_id": rule_event["id"],
             "org_id": rule_event["org_id"],
@@ -489,22 +486,6 @@ class AttemptMachine:
             next_due=next_due,
             message=outcome.message,
         )
-
-
-def derived_id(*parts: object) -> str:
-    """A stable UUID (v5) for an engine record, from the ids it belongs to.
-
-    The same value as `str(uuid.uuid5(ID_NAMESPACE, name))`, computed without UUID objects.
-    """
-    name = ":".join(str(part) for part in parts)
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-_NAMESPACE_BYTES = ID_NAMESPACE.bytes
 
 
 def _shallow(value: Any) -> dict[str, Any]:

@@ -26,9 +26,11 @@ from starlette.responses import Response
 
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
+from meshes_emulator.engine import fault_specs as specs
 from meshes_emulator.engine import faults as engine
 from meshes_emulator.engine.attempts import AttemptContext, provider_timeout
-from meshes_emulator.engine.faults import FaultSpec, FaultSpecError, FaultState
+from meshes_emulator.engine.fault_specs import FaultSpecError
+from meshes_emulator.engine.faults import FaultSpec, FaultState
 from meshes_emulator.engine.outcomes import Outcome
 from meshes_emulator.errors import BadRequest, ValidationFailed, error_body, not_found
 from meshes_emulator.http import json_response
@@ -136,7 +138,7 @@ def _answer(fault: FaultState) -> Response:
 
 
 def state_of(row: Row) -> FaultState:
-    spec = engine.parse_spec(decode_json(row["spec"]))
+    spec = specs.parse_spec(decode_json(row["spec"]))
     return FaultState(id=row["id"], position=row["position"], spec=spec, hits=row["hits"],
                       seen=row.get("seen") or 0, created_at=row["created_at"])  # fmt: skip
 
@@ -165,7 +167,7 @@ def _position(emulator: Emulator, value: Any) -> int:
 def parse(data: Any, source: str = "api") -> FaultSpec:
     """A validated spec, or 400 with every problem in error.data."""
     try:
-        return engine.parse_spec(data, source=source)
+        return specs.parse_spec(data, source=source)
     except FaultSpecError as exc:
         raise ValidationFailed(exc.problems) from None
 
@@ -245,7 +247,7 @@ def cli_faults(emulator: Emulator) -> list[dict[str, Any]]:
     """The `serve --fault` values (validated by the CLI already)."""
     items: list[dict[str, Any]] = []
     for text in getattr(emulator.settings, "faults", ()) or ():
-        items.extend(engine.parse_cli(text))
+        items.extend(specs.parse_cli(text))
     return items
 
 

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from meshes_emulator import ids
 from meshes_emulator.catalog.fields import catalog_version_of
 from meshes_emulator.catalog.mapping import (
     default_mapping_schema,
@@ -34,23 +34,13 @@ from meshes_emulator.store.db import Row
 DEFAULT_NAME = "Default Mapping"
 GENERATED_VERSION = 1
 """The version the generated (never stored) mapping reports; a PUT over it stores version 2."""
-_NAMESPACE = uuid.UUID("6f1c2a4e-8b3d-4c5e-9a7f-0d1e2f3a4b5c")
-
-
-def mapping_id_for(connection_id: str) -> str:
-    """The connection's logical mapping id: deterministic, so GET and PUT agree without storage."""
-    return str(uuid.uuid5(_NAMESPACE, f"mapping:{connection_id}"))
-
-
-def generated_id_for(connection_id: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"generated:{connection_id}"))
 
 
 def generated(conn: Row) -> Row:
     """The mapping a connection has before any PUT (not stored)."""
     return {
-        "id": generated_id_for(conn["id"]),
-        "mapping_id": mapping_id_for(conn["id"]),
+        "id": ids.generated_mapping_id(conn["id"]),
+        "mapping_id": ids.mapping_id(conn["id"]),
         "version": GENERATED_VERSION,
         "workspace_id": conn["workspace_id"],
         "connection_id": conn["id"],
@@ -108,7 +98,7 @@ def store_schema(
         row: Row = {
             "connection_id": conn["id"],
             "id": emulator.ids.uuid(),
-            "mapping_id": mapping_id_for(conn["id"]),
+            "mapping_id": ids.mapping_id(conn["id"]),
             "version": GENERATED_VERSION if seeded and not current else current_version + 1,
             "workspace_id": conn["workspace_id"],
             "integration_type": conn["type"],
@@ -137,7 +127,7 @@ def put_default(
         if body.workspace_id is not None and body.workspace_id != conn["workspace_id"]:
             problem = {"param": "workspace_id", "msg": "must be the connection's workspace"}
             emulator.leniency.check(Check.MAPPING_WORKSPACE, [problem], refuse=_unprocessable)
-        if body.mapping_id is not None and body.mapping_id != mapping_id_for(connection_id):
+        if body.mapping_id is not None and body.mapping_id != ids.mapping_id(connection_id):
             raise not_found("Mapping")
         return store_schema(
             emulator, conn, body.mapping_schema, body.name, created_by,

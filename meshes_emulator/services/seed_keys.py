@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshes_emulator.engine.faults import MATCH_KEYS, SCHEDULE_KEYS
+from meshes_emulator.engine.fault_specs import MATCH_KEYS, SCHEDULE_KEYS
 
 
 @dataclass(frozen=True)

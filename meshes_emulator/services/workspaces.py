@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from meshes_emulator import defaults
+from meshes_emulator import defaults, ids
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import Conflict, not_found
@@ -16,7 +15,6 @@ from meshes_emulator.store.db import Row
 CATALOG_KINDS = ("event_type", "resource")
 DEFAULT_EVENT_TYPE = "contact.created"
 """Every new workspace's event-type catalog holds it (quickstart: "the default event type")."""
-_CATALOG_NAMESPACE = uuid.UUID("0f7c4c1e-3b1d-4f5e-8a52-6c1d2e3f4a5b")
 
 
 def insert(emulator: Emulator, org_id: str, name: str, description: str | None, *,
@@ -33,7 +31,7 @@ def insert(emulator: Emulator, org_id: str, name: str, description: str | None, 
     })
     register_catalog_entry(emulator, row["id"], "resource", "global", created_by=None)
     register_catalog_entry(emulator, row["id"], "event_type", DEFAULT_EVENT_TYPE, created_by=None,
-                           entry_id=str(uuid.uuid5(_CATALOG_NAMESPACE, row["id"])))
+                           entry_id=ids.default_event_type_id(row["id"]))
     return row
 
 

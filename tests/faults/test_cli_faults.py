@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from meshes_emulator.cli import main
-from meshes_emulator.engine.faults import FaultSpecError, parse_cli
+from meshes_emulator.engine.fault_specs import FaultSpecError, parse_cli
 from tests.helpers import serve
 
 

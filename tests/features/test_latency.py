@@ -133,7 +133,7 @@ def test_bad_delays_are_refused(admin: httpx.Client, spec: dict[str, object], pa
 
 
 def test_compact_cli_form_and_round_trip(admin: httpx.Client) -> None:
-    from meshes_emulator.engine.faults import parse_cli, parse_spec
+    from meshes_emulator.engine.fault_specs import parse_cli, parse_spec
 
     (item,) = parse_cli("integration_type=hubspot,delay=2.5,first=1")
     assert parse_spec(item).delay == 2.5
