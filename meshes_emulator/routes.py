@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +21,7 @@ from meshes_emulator.http import json_response
 from meshes_emulator.openapi import serve_openapi
 from meshes_emulator.routing import IndexedRouter
 from meshes_emulator.services import session_scope
+from meshes_emulator.services.faults import ApiFaultDecision
 from meshes_emulator.web import dashboard, embed_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -29,11 +31,9 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
     async def endpoint(request: Request) -> Response:
         emulator = request.app.state.emulator
-        if (answer := emulator.faults.api_fault(request)) is not None:  # API faults: first
-            if not isinstance(answer, Response):  # a latency fault: wait, then answer or go on
-                answer = await answer
-            if answer is not None:
-                return answer  # type: ignore[no-any-return]
+        fault = emulator.faults.api_fault(request.scope["method"], request.scope["path"])
+        if fault is not None and (answer := await fault_answer(fault)) is not None:
+            return answer  # API faults (issue 5): before anything else
         request.state.principal = authenticate(emulator, request.headers, auth)
         if request.state.principal.kind == "session":
             await session_scope.guard(request, method, path)
@@ -56,6 +56,15 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
 
 route_auth: dict[tuple[str, str], frozenset[str]] = {}
+
+
+async def fault_answer(fault: ApiFaultDecision) -> Response | None:
+    """An API fault's effect: its wall-clock delay, then its error (None: the route goes on)."""
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.status is None:
+        return None
+    return json_response(fault.body, status=fault.status, headers=fault.headers)
 
 
 async def cors_preflight(request: Request) -> Response:

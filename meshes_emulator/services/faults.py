@@ -5,8 +5,9 @@ The plan is `emulator.faults`, a `FaultBook` (built by app.build_parts):
 * `decide(context)` is asked by the engine for every attempt (engine/attempts.py): it runs inside
   the attempt's claim transaction, so counters and an `auth_failed` fault's connection
   deactivation commit with the attempt.
-* `api_fault(request)` (called first by routes.api()) answers a public API request with an error
-  status; with no api fault set it is one attribute test.
+* `api_fault(method, path)` (asked first by routes.api()) decides whether a public API request is
+  answered with an error status and/or delayed (an `ApiFaultDecision`, which the route renders);
+  with no api fault set it is one attribute test.
 
 Faults come from `POST /_emulator/faults`, the `faults:` section of seed files and `serve --fault`
 (re-added after every reset, like the `--fixture` files). Ids are `fault_<n>`, numbered per reset
@@ -15,14 +16,9 @@ so adding faults does not shift the ids of anything else.
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
 
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
@@ -33,7 +29,6 @@ from meshes_emulator.engine.fault_specs import FaultSpecError
 from meshes_emulator.engine.faults import FaultSpec, FaultState
 from meshes_emulator.engine.outcomes import Outcome
 from meshes_emulator.errors import BadRequest, ValidationFailed, error_body, not_found
-from meshes_emulator.http import json_response
 from meshes_emulator.store import connections as connection_store
 from meshes_emulator.store import faults as store
 from meshes_emulator.store import orgs as meta_store
@@ -41,6 +36,19 @@ from meshes_emulator.store.db import Row, decode_json, encode_json
 
 NEXT_ID_META = "faults:next_id"
 MAX_FAULTS = 1000
+
+
+@dataclass(frozen=True)
+class ApiFaultDecision:
+    """What an API fault does to one request: wait `delay` seconds (wall clock), then answer
+    `status` with the JSON `body` and `headers`, or (no status: a latency fault) let the request
+    go on. Rendered by routes.api()."""
+
+    fault_id: str
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class FaultBook:
@@ -98,43 +106,36 @@ class FaultBook:
         return fault.spec.outcome_for(attrs, fault.id)
 
     # -- the API hook -----------------------------------------------------------------------
-    def api_fault(self, request: Request) -> Response | Awaitable[Response | None] | None:
+    def api_fault(self, method: str, path: str) -> ApiFaultDecision | None:
+        """The API fault that answers or delays this request (its counters written), or None."""
         if self.dirty:
             self.refresh()
         if not self.has_api:
             return None
-        method = request.scope["method"]
-        path = request.scope["path"]
         fault, touched = engine.decide_request(self.plan, method, path, self.emulator.ids.seed)
         if touched:  # only a matching fault writes (its counters)
             with self.emulator.store.transaction():
                 self.persist(touched)
         if fault is None:
             return None
-        answer = None if fault.spec.status is None else _answer(fault)
-        if fault.spec.delay_ms is not None:  # wall-clock latency, then the answer (or the route)
-            return _late(fault.spec.delay_ms / 1000, answer)
-        return answer
+        delay = 0.0 if fault.spec.delay_ms is None else fault.spec.delay_ms / 1000  # wall clock
+        if fault.spec.status is None:  # a latency fault: late, then the route as usual
+            return ApiFaultDecision(fault.id, delay=delay)
+        return _answer(fault, delay)
 
 
-async def _late(seconds: float, answer: Response | None) -> Response | None:
-    await asyncio.sleep(seconds)
-    return answer
-
-
-def _answer(fault: FaultState) -> Response:
-    """The error an API fault answers."""
+def _answer(fault: FaultState, delay: float) -> ApiFaultDecision:
+    """The error an API fault answers (after `delay` seconds)."""
     spec = fault.spec
     status = spec.status or 503
     headers = {"X-Meshes-Emulator-Fault": fault.id}
     retry_after = spec.api_retry_after()
     if retry_after is not None:
         headers["Retry-After"] = str(math.ceil(retry_after))
-    if spec.body is not None:
-        return Response(orjson.dumps(spec.body), status_code=status, headers=headers,
-                        media_type="application/json")  # fmt: skip
-    body = error_body(status, None, engine.api_error_detail(spec, fault.id))
-    return json_response(body, status=status, headers=headers)
+    body = spec.body
+    if body is None:
+        body = error_body(status, None, engine.api_error_detail(spec, fault.id))
+    return ApiFaultDecision(fault.id, status, body, headers, delay)
 
 
 def state_of(row: Row) -> FaultState:
