@@ -44,6 +44,7 @@ from meshes_emulator.engine.machine import (
     Claim,
     DrainSummary,
 )
+from meshes_emulator.engine.outcomes import Outcome
 from meshes_emulator.engine.pacing import Pacer, nothing_waiting
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.store import events as event_store
@@ -75,6 +76,8 @@ class Dispatcher:
         self._taken = 0  # delivery slots taken (webhooks claimed or in flight)
         self._reserved: list[str] = []  # slots taken by the batch being planned
         self._tasks: set[asyncio.Task[None]] = set()
+        # concurrent webhooks answered and waiting to be recorded (one transaction per loop turn)
+        self._answered: list[tuple[Claim, Outcome, asyncio.Future[AttemptSummary | None]]] = []
         self._active = 0  # webhooks being sent concurrently (a task ends a moment after)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
@@ -107,6 +110,7 @@ class Dispatcher:
             self._worker = None
             self._explicit_waiting = 0
             self._tasks = set()
+            self._answered = []
             self._active = 0
             self._sending = {}
             self._taken = 0
@@ -301,14 +305,53 @@ class Dispatcher:
 
     async def _send(self, claim: Claim) -> AttemptSummary | None:
         """Send a claimed webhook and record its outcome (unless the emulator was reset)."""
-        outcome = await webhook.send_webhook(
-            self.client(), claim.request, self.webhook_timeout, now=claim.context.started_at,
-            max_answer=self.emulator.settings.webhook_answer_limit,
-        )  # fmt: skip
+        outcome = await self._request(claim)
         if claim.context.generation != self.machine.generation:
             return None  # the emulator was reset while the request was in flight
         with self.emulator.store.transaction():
             return self.machine.finish(claim.context, outcome)
+
+    async def _request(self, claim: Claim) -> Outcome:
+        return await webhook.send_webhook(
+            self.client(), claim.request, self.webhook_timeout, now=claim.context.started_at,
+            max_answer=self.emulator.settings.webhook_answer_limit,
+        )  # fmt: skip
+
+    def _record(self, claim: Claim, outcome: Outcome) -> asyncio.Future[AttemptSummary | None]:
+        """Record a webhook's outcome together with the others answered in the same turn of the
+        event loop: one transaction for all of them (each in its own savepoint)."""
+        loop = self._bind()
+        future: asyncio.Future[AttemptSummary | None] = loop.create_future()
+        self._answered.append((claim, outcome, future))
+        if len(self._answered) == 1:
+            loop.call_soon(self._record_answered)
+        return future
+
+    def _record_answered(self) -> None:
+        answered, self._answered = self._answered, []
+        results: list[AttemptSummary | BaseException | None] = []
+        try:
+            with self.emulator.store.transaction():
+                for claim, outcome, _ in answered:
+                    results.append(self._finish_one(claim, outcome))
+        except Exception as exc:  # nothing was recorded: every attempt is recovered at restart
+            results = [exc] * len(answered)
+        for (_, _, future), result in zip(answered, results, strict=True):
+            if future.done():  # its task was cancelled (the dispatcher stopped)
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    def _finish_one(self, claim: Claim, outcome: Outcome) -> AttemptSummary | BaseException | None:
+        if claim.context.generation != self.machine.generation:
+            return None  # the emulator was reset while the request was in flight
+        try:
+            with self.emulator.store.transaction():
+                return self.machine.finish(claim.context, outcome)
+        except Exception as exc:  # this one stays unfinished; the others are recorded
+            return exc
 
     def _admit(self, item: Row) -> bool:
         """Take a delivery slot for this webhook if its connection and the total allow it."""
@@ -340,7 +383,7 @@ class Dispatcher:
     async def _deliver(self, claim: Claim, summary: DrainSummary | None) -> None:
         connection = claim.context.connection_id
         try:
-            result = await self._send(claim)
+            result = await self._record(claim, await self._request(claim))
             if summary is not None:
                 summary.add(result)
         except asyncio.CancelledError:

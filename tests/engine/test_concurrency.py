@@ -155,3 +155,51 @@ def test_a_drain_lists_a_bounded_number_of_attempts(monkeypatch: pytest.MonkeyPa
         assert answer["ran"] == 10 and len(answer["attempts"]) == 4
 
     run(scenario, clock="manual")
+
+
+def test_answers_of_one_loop_turn_are_recorded_together_and_one_failure_stays_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Webhooks answered together are recorded in one transaction; an outcome that fails to be
+    recorded leaves only its own attempt unfinished (captured), the others are recorded."""
+    release = threading.Event()
+    transactions: list[int] = []
+
+    async def scenario(h: Harness) -> None:
+        real_finish = h.dispatcher.machine.finish
+        victims: list[str] = []
+
+        def finish(context: Any, outcome: Any) -> Any:
+            if not victims:
+                victims.append(context.attempt_id)
+                raise RuntimeError("recording failed")
+            return real_finish(context, outcome)
+
+        monkeypatch.setattr(h.dispatcher.machine, "finish", finish)
+        real_record = h.dispatcher._record_answered
+
+        def counting() -> None:
+            transactions.append(len(h.dispatcher._answered))
+            real_record()
+
+        monkeypatch.setattr(h.dispatcher, "_record_answered", counting)
+        with Receiver() as rx:
+            rx.replies["/hook"] = Reply(200, block=release)
+            hook = await h.connection("webhook", "hook", url=rx.url + "/hook")
+            await h.rule(hook, "a", action="send_webhook")
+            for _ in range(8):
+                await h.emit("a")
+            await h.dispatcher.drain(pause=True)
+            assert await asyncio.to_thread(rx.wait_for, "/hook", 8, 10)
+            release.set()  # the 8 answers arrive together
+            await h.dispatcher.drain()
+            store = h.emulator.store
+            done = store.one("SELECT count(*) AS n FROM attempts WHERE completed_at IS NOT NULL")
+            assert done == {"n": 7}
+            (unfinished,) = store.all("SELECT id FROM attempts WHERE completed_at IS NULL")
+            assert unfinished["id"] == victims[0]
+            assert [e.error for e in h.emulator.errors] == ["RuntimeError('recording failed')"]
+            h.emulator.errors.clear()
+
+    run(scenario)
+    assert sum(transactions) == 8 and len(transactions) < 8  # grouped, not one per answer
