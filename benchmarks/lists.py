@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fixture_db import build
 from _util import Serve, header, load, median, ratio_line, summary
 
-from meshes_emulator.pagination import encode_cursor
+from meshes_emulator.paging import encode_cursor
 
 
 def cursor_of_page(server: Serve, page: int, limit: int) -> str:

@@ -26,7 +26,7 @@ from _fixture_db import build
 from _util import header, ratio_line
 
 from meshes_emulator import Settings, create_app
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.services import events
 from meshes_emulator.store import events as event_store
 

@@ -20,7 +20,7 @@ from meshes_emulator.engine.dispatcher import Dispatcher
 from meshes_emulator.errors import ApiError, error_body
 from meshes_emulator.exposure import ExposureMiddleware
 from meshes_emulator.http import json_response
-from meshes_emulator.journal import RequestRecorder
+from meshes_emulator.recorder import RequestRecorder
 from meshes_emulator.routes import all_routes
 from meshes_emulator.services import fixtures, orgs, sessions
 from meshes_emulator.services.faults import FaultBook

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message
 
 from meshes_emulator.errors import BadRequest, PayloadTooLarge, ValidationFailed
-
-M = TypeVar("M", bound=BaseModel)
 
 JSON_TYPES = ("application/json", "application/merge-patch+json", "text/json")
 # Deeper documents are refused with 400: orjson parses up to 1024 levels but writes only ~254,
@@ -112,25 +109,6 @@ def too_deep(value: Any, limit: int) -> bool:
                  for child in (item.values() if isinstance(item, dict) else item)
                  if isinstance(child, dict | list)]
     return False
-
-
-def validate(model: type[M], data: Any) -> M:
-    """Validate `data` against a pydantic model, turning errors into a 400 with `error.data`."""
-    if not isinstance(data, dict):
-        raise BadRequest(detail="The request body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(validation_problems(exc)) from None
-
-
-def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
-    """[{param, msg}] from a pydantic error, with dotted parameter paths."""
-    problems = []
-    for item in exc.errors(include_url=False):
-        param = ".".join(str(part) for part in item["loc"]) or "body"
-        problems.append({"param": param, "msg": item["msg"]})
-    return problems
 
 
 def query_bool(request: Request, name: str, default: bool = False) -> bool:

@@ -8,7 +8,7 @@ strict mode: `serve --strict`, `Settings(strict=True)`, `@pytest.mark.meshes(str
 ini `meshes_strict`, `POST /_emulator/reset {"strict": true}`. docs/behaviour.md has the table.
 
 A warning is visible three ways: an `X-Meshes-Emulator-Warning` response header per problem
-(`routes.api` adds them with `add_headers`), a `meshes_emulator` log line, and the list
+(`routes.api` adds the `header_values`), a `meshes_emulator` log line, and the list
 `GET /_emulator/warnings` (`meshes_server.warnings()`), cleared by reset. Nothing is collected
 when nothing warns: a request then costs one ContextVar lookup.
 """
@@ -22,8 +22,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-
-from starlette.responses import Response
 
 from meshes_emulator.errors import ApiError, ValidationFailed
 
@@ -110,13 +108,14 @@ def header_value(text: str) -> str:
     return safe[:MAX_HEADER_CHARS]
 
 
-def add_headers(response: Response, pending: list[dict[str, Any]], method: str, path: str) -> None:
-    """One `X-Meshes-Emulator-Warning` header per warning (at most MAX_HEADERS, then a count)."""
+def header_values(pending: list[dict[str, Any]], method: str, path: str) -> list[str]:
+    """The `X-Meshes-Emulator-Warning` values of a request's warnings (at most MAX_HEADERS, then
+    a count); the records learn the request's method and path."""
     for record in pending:
         record.setdefault("method", method)
         record.setdefault("path", path)
-    for record in pending[:MAX_HEADERS]:
-        response.headers.append(HEADER, header_value(record["message"]))
+    values = [header_value(record["message"]) for record in pending[:MAX_HEADERS]]
     if len(pending) > MAX_HEADERS:
         more = len(pending) - MAX_HEADERS
-        response.headers.append(HEADER, f"{more} more warning(s): GET /_emulator/warnings")
+        values.append(f"{more} more warning(s): GET /_emulator/warnings")
+    return values

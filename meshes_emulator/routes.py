@@ -46,7 +46,8 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
         else:
             if (pending := leniency.take_pending()) is None:  # no warning: nothing else to do
                 return response
-        leniency.add_headers(response, pending, method, path)
+        for value in leniency.header_values(pending, method, path):
+            response.headers.append(leniency.HEADER, value)
         return response
 
     endpoint.__name__ = handler.__name__

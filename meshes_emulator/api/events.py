@@ -7,7 +7,8 @@ from starlette.responses import Response
 
 from meshes_emulator.api import caller
 from meshes_emulator.http import json_bytes_response, json_response, read_json
-from meshes_emulator.pagination import envelope, page_request
+from meshes_emulator.pagination import page_request
+from meshes_emulator.paging import envelope
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
 

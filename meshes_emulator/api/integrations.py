@@ -9,7 +9,8 @@ from starlette.responses import Response
 
 from meshes_emulator import catalog
 from meshes_emulator.http import json_response
-from meshes_emulator.pagination import SMALL_LIST_LIMIT, envelope, page_request
+from meshes_emulator.pagination import page_request
+from meshes_emulator.paging import SMALL_LIST_LIMIT, envelope
 
 
 def _record(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from starlette.responses import Response
 
 from meshes_emulator.api import caller
 from meshes_emulator.errors import UnprocessableEntity, ValidationFailed
-from meshes_emulator.http import json_response, read_json, validate
+from meshes_emulator.http import json_response, read_json
 from meshes_emulator.schemas import connections as wire
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.services import mappings
 
 

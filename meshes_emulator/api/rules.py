@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.api import caller
-from meshes_emulator.http import json_response, read_json, validate
-from meshes_emulator.pagination import SMALL_LIST_LIMIT, envelope, page_request
+from meshes_emulator.http import json_response, read_json
+from meshes_emulator.pagination import page_request
+from meshes_emulator.paging import SMALL_LIST_LIMIT, envelope
 from meshes_emulator.schemas import rules as wire
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.services import rules
 
 

@@ -8,9 +8,11 @@ from starlette.responses import Response
 from meshes_emulator.api import caller
 from meshes_emulator.clock import isoformat
 from meshes_emulator.errors import BadRequest, ValidationFailed
-from meshes_emulator.http import json_response, read_json, validate
-from meshes_emulator.pagination import envelope, page_request
+from meshes_emulator.http import json_response, read_json
+from meshes_emulator.pagination import page_request
+from meshes_emulator.paging import envelope
 from meshes_emulator.schemas import sessions as wire
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.services import sessions
 
 

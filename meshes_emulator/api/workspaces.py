@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.api import caller
-from meshes_emulator.http import json_response, read_json, validate
+from meshes_emulator.http import json_response, read_json
 from meshes_emulator.leniency import Check
-from meshes_emulator.pagination import SMALL_LIST_LIMIT, envelope, page_request
+from meshes_emulator.pagination import page_request
+from meshes_emulator.paging import SMALL_LIST_LIMIT, envelope
 from meshes_emulator.schemas import workspaces as wire
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.services import workspaces
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from meshes_emulator.errors import BadRequest, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class RequestModel(BaseModel):
@@ -19,3 +23,22 @@ class RequestModel(BaseModel):
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 ResourceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate `data` against a pydantic model, turning errors into a 400 with `error.data`."""
+    if not isinstance(data, dict):
+        raise BadRequest(detail="The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_problems(exc)) from None
+
+
+def validation_problems(exc: ValidationError) -> list[dict[str, str]]:
+    """[{param, msg}] from a pydantic error, with dotted parameter paths."""
+    problems = []
+    for item in exc.errors(include_url=False):
+        param = ".".join(str(part) for part in item["loc"]) or "body"
+        problems.append({"param": param, "msg": item["msg"]})
+    return problems

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from meshes_emulator.catalog.credentials import mask_metadata
+from meshes_emulator.rows import Row
 from meshes_emulator.schemas.common import RequestModel
-from meshes_emulator.store.db import Row
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]

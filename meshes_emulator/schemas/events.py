@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from meshes_emulator.leniency import Check, Soft
+from meshes_emulator.rows import Row, decode_json
 from meshes_emulator.schemas.rules import UUID_PATTERN
-from meshes_emulator.store.db import Row, decode_json
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESOURCE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from meshes_emulator.rows import Row, decode_json
 from meshes_emulator.schemas.common import NonEmptyStr, RequestModel
-from meshes_emulator.store.db import Row, decode_json
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 

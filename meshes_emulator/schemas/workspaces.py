@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
+from meshes_emulator.rows import Row
 from meshes_emulator.schemas.common import RequestModel
-from meshes_emulator.store.db import Row
 
 NAME_PATTERN = r"^[a-zA-Z0-9 _-]+$"
 WorkspaceName = Annotated[str, StringConstraints(min_length=3, max_length=50, pattern=NAME_PATTERN)]

@@ -26,7 +26,7 @@ from meshes_emulator.errors import (
     not_found,
 )
 from meshes_emulator.leniency import Check
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.schemas.connections import (
     INACTIVE_REASONS,
     ConnectionCreate,

@@ -28,7 +28,7 @@ from meshes_emulator.errors import (
     ValidationFailed,
     not_found,
 )
-from meshes_emulator.pagination import PageRequest, envelope_json
+from meshes_emulator.paging import PageRequest, envelope_json
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
 from meshes_emulator.services import workspaces

@@ -15,9 +15,9 @@ from meshes_emulator import catalog
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, BadRequest, Conflict, ValidationFailed, not_found
-from meshes_emulator.http import validate
 from meshes_emulator.leniency import Check
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.paging import PageRequest
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import connections as connection_store

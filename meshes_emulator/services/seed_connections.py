@@ -11,7 +11,7 @@ from typing import Any
 
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, BadRequest
-from meshes_emulator.http import validate
+from meshes_emulator.schemas.common import validate
 from meshes_emulator.schemas.connections import INACTIVE_REASONS, UUID_PATTERN, ConnectionCreate
 from meshes_emulator.services import connections, mappings
 from meshes_emulator.store import connections as store

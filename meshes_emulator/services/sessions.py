@@ -24,7 +24,7 @@ from meshes_emulator.context import Emulator
 from meshes_emulator.errors import BadRequest, Conflict, Forbidden, Unauthorized, ValidationFailed, not_found
 from meshes_emulator.ids import system_random_token, system_random_uuid
 from meshes_emulator.leniency import Check
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.schemas import sessions as wire
 from meshes_emulator.schemas.sessions import SessionCreate
 from meshes_emulator.services import workspaces

@@ -8,7 +8,7 @@ from meshes_emulator import defaults, ids
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import Conflict, not_found
-from meshes_emulator.pagination import PageRequest
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.store import workspaces as store
 from meshes_emulator.store.db import Row
 

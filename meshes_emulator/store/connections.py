@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json, encode_json
+from meshes_emulator.store.paging import keyset_clause
 
 _JSON_COLUMNS = ("metadata", "action_data", "schema")
 

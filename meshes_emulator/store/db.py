@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
-import orjson
 import sqlite_utils
 
+# the row type and JSON column codec live below the store (schemas/ use them too)
+from meshes_emulator.rows import Row as Row
+from meshes_emulator.rows import decode_json as decode_json
+from meshes_emulator.rows import encode_json as encode_json
 from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER, migrations
-
-Row = dict[str, Any]
 
 
 class Store:
@@ -332,12 +333,3 @@ def where_equal(conditions: dict[str, Any]) -> tuple[str, list[Any]]:
     if not conditions:
         return "1 = 1", []
     return " AND ".join(f"{column} = ?" for column in conditions), list(conditions.values())
-
-
-def encode_json(value: Any) -> str | None:
-    """JSON text for a JSON column (None stays NULL)."""
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def decode_json(text: str | bytes | None) -> Any:
-    return None if text is None else orjson.loads(text)

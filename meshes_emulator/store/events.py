@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, keyset_clause, scoped_page_query
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json, where_equal
+from meshes_emulator.store.paging import keyset_clause, scoped_page_query
 
 TERMINAL = ("completed", "failed", "canceled")
 

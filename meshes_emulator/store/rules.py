@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, scoped_page_query
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json
 from meshes_emulator.store.lru import LRU
+from meshes_emulator.store.paging import scoped_page_query
 
 
 def _decode(row: Row | None) -> Row | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshes_emulator.pagination import PageRequest, keyset_clause
+from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store
+from meshes_emulator.store.paging import keyset_clause
 
 
 def insert_workspace(store: Store, row: Row) -> None:
