@@ -30,7 +30,6 @@ MACHINE = frozenset({"machine"})
 PUBLISHABLE = frozenset({"publishable"})
 SESSION = frozenset({"session"})
 INGEST = MACHINE | PUBLISHABLE
-EMBEDDABLE = MACHINE | SESSION  # operations an embed session token may also call (in its scope)
 NONE: frozenset[str] = frozenset()
 
 

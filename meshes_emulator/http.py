@@ -32,15 +32,15 @@ def json_bytes_response(body: bytes, status: int = 200) -> Response:
 async def read_body(request: Request) -> bytes:
     """The raw body, refused with 413 past the emulator's size limit.
 
-    The one body reader of every route and credential kind: the body is kept on the request
-    (`request._body`, as `Request.body()` does), so a second call (the session-scope guard, then
-    the handler) reads it once and checks the limit once.
+    The one body reader of every route and credential kind: the body is kept in the request's
+    state (`request.state.raw_body`), so a second call (the session policy, then the handler)
+    reads it once and checks the limit once.
     """
     limit: int = request.app.state.emulator.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
-    body: bytes | None = getattr(request, "_body", None)  # already read (Request.body() keeps it)
+    body: bytes | None = getattr(request.state, "raw_body", None)  # already read
     if body is None:
         message = await request.receive()  # usually the whole body, in one message
         if message["type"] != "http.request" or message.get("more_body", False):
@@ -49,7 +49,7 @@ async def read_body(request: Request) -> bytes:
             body = message.get("body", b"")
     if len(body) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
-    request._body = body
+    request.state.raw_body = body
     return body
 
 

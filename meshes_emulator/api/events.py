@@ -11,6 +11,7 @@ from meshes_emulator.pagination import page_request
 from meshes_emulator.paging import envelope
 from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
+from meshes_emulator.services.session_scope import implied_filters
 
 
 async def list_workspace_events(request: Request) -> Response:
@@ -20,7 +21,7 @@ async def list_workspace_events(request: Request) -> Response:
         emulator,
         who.org_id,
         req,
-        events.filters_from(request.query_params),
+        implied_filters(who, events.filters_from(request.query_params)),
         workspace_id=request.path_params["workspace_id"],
     )
     return json_bytes_response(body)
@@ -33,7 +34,7 @@ async def list_events(request: Request) -> Response:
 
 async def create_event(request: Request) -> Response:
     emulator, who = caller(request)
-    item = events.parse_one(emulator, await read_json(request))
+    item = events.parse_one(emulator, who, await read_json(request))
     row = await emulator.group_commit.ingest(who, item)  # (wakes the delivery worker)
     return json_response({"event": wire.created_event(row)}, status=201)
 

@@ -12,6 +12,7 @@ from meshes_emulator.paging import SMALL_LIST_LIMIT, envelope
 from meshes_emulator.schemas import rules as wire
 from meshes_emulator.schemas.common import validate
 from meshes_emulator.services import rules
+from meshes_emulator.services.session_scope import implied_filters
 
 
 async def list_workspace_rules(request: Request) -> Response:
@@ -21,7 +22,7 @@ async def list_workspace_rules(request: Request) -> Response:
         emulator,
         who.org_id,
         req,
-        rules.filters_from(request.query_params),
+        implied_filters(who, rules.filters_from(request.query_params)),
         workspace_id=request.path_params["workspace_id"],
     )
     return json_response(envelope(rows, req, wire.rule))

@@ -33,6 +33,7 @@ from meshes_emulator.schemas import events as wire
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
 from meshes_emulator.services import workspaces
 from meshes_emulator.services.rules import register_catalogs
+from meshes_emulator.services.session_scope import implied_event
 from meshes_emulator.store import events as store
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row
@@ -43,6 +44,11 @@ FILTERS = ("event", "resource", "resource_id", "status")
 
 
 # -- ingestion -------------------------------------------------------------------------------
+
+
+# What the credentials imply: a publishable key its workspace (`_workspace_for`, after the body is
+# parsed); an embed session its workspace and, a resource session, its resource
+# (`session_scope.implied_event`, before, as the session's values are checked like the body's).
 
 
 def _workspace_for(emulator: Emulator, who: Principal, item: EventIn, prefix: str) -> str:
@@ -124,18 +130,18 @@ def _plan(
 
 def create(emulator: Emulator, who: Principal, body: Any) -> Row:
     """Ingest one event (201 body source), in a transaction of its own."""
-    item = _parse(emulator, body, "")
+    item = _parse(emulator, implied_event(who, body), "")
     with emulator.store.transaction():
         workspace_id = _workspace_for(emulator, who, item, "")
         return _insert(emulator, who, workspace_id, item)
 
 
-def parse_one(emulator: Emulator, body: Any) -> EventIn:
+def parse_one(emulator: Emulator, who: Principal, body: Any) -> EventIn:
     """The body of POST /events, checked (400/413 before anything is queued or written).
 
     Runs in the request's task, so its warnings reach the response (the group commit does not).
     """
-    return _parse(emulator, body, "")
+    return _parse(emulator, implied_event(who, body), "")
 
 
 def create_group(emulator: Emulator, batch: list[tuple[Principal, EventIn]]) -> list[Row | ApiError]:
@@ -200,7 +206,7 @@ def create_bulk(emulator: Emulator, who: Principal, body: Any) -> tuple[int, dic
         for index, raw in enumerate(body):
             prefix = f"[{index}]."
             try:
-                item = _parse(emulator, raw, prefix)
+                item = _parse(emulator, implied_event(who, raw), prefix)
                 workspace_id = _workspace_for(emulator, who, item, prefix)
             except ApiError as exc:
                 errors += 1

@@ -1,29 +1,26 @@
 """What an embed-session token may do on the public API, decided in one place (behavior §5.3).
 
-`guard(request, method, path)` runs for every request authenticated with a session token, before
-the handler. It looks up the policy of the route, checks session type and role, and checks that
-the target (path ids, query filters, request body) lies inside the session's workspace and, for
-resource sessions, its `resource`/`resource_id`. Out of scope -> 403. A target that does not
-exist is left to the handler (404). Workspace lists are narrowed to the session's resource, and
-event bodies without `workspace` (or, for resource sessions, without `resource`/`resource_id`)
-get the session's values, as a publishable key implies its workspace.
+Every public route that accepts session tokens declares its `Policy` in the route table
+(routes.py, `session=`): the session types allowed, the kind of action, and how to find its
+target. `routes.api` calls `check` (path ids, list filters) and, for writes, `check_body` (the
+JSON body) with plain values before the handler: out of scope -> 403; a target that does not
+exist is left to the handler (404). Nothing here reads or changes the request.
 
-Services may call `require_session_scope` for their own checks: it is a no-op for other callers.
+A session implies its workspace and, for resource sessions, its resource, as a publishable key
+implies its workspace: the events service completes event bodies (`implied_event`) and the list
+handlers narrow workspace lists (`implied_filters`) where they read them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
-from starlette.requests import Request
 
 from meshes_emulator.auth import Principal
 from meshes_emulator.errors import Forbidden
-from meshes_emulator.http import read_body
 from meshes_emulator.schemas.sessions import PAYLOAD_SCOPE
 from meshes_emulator.store import sessions as store
 from meshes_emulator.store.db import Store
@@ -38,7 +35,8 @@ WORKSPACE_ONLY = frozenset({"workspace"})
 WORKSPACE_OR_RESOURCE = frozenset({"workspace", "resource"})
 
 Scope = tuple[str, str | None, str | None]  # workspace_id, resource, resource_id
-Target = Callable[[Store, Request], Scope | None]
+Params = Mapping[str, Any]  # the route's path parameters
+Target = Callable[[Store, Params], Scope | None]
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class Policy:
     types: frozenset[str]
     action: str
     target: Target | None = None  # None: nothing to check (e.g. the integrations catalog)
-    narrow_list: bool = False  # workspace lists: force the resource filters of resource sessions
+    narrow_list: bool = False  # workspace lists: resource sessions see only their resource
     body: str | None = None  # "connection" | "rule" | "event" | "events": check the JSON body
 
 
@@ -89,123 +87,94 @@ def require_session_scope(who: Principal, *, workspace_id: str | None,
 # -- targets: find the scope of what a route touches ---------------------------------------------
 
 
-def _workspace_param(db: Store, request: Request) -> Scope | None:
-    row = store.workspace_org(db, request.path_params["workspace_id"])
+def _workspace_param(db: Store, params: Params) -> Scope | None:
+    row = store.workspace_org(db, params["workspace_id"])
     return None if row is None else (row["id"], None, None)
 
 
-def _event_param(db: Store, request: Request) -> Scope | None:
-    row = store.event_scope(db, request.path_params["event_id"])
+def _event_param(db: Store, params: Params) -> Scope | None:
+    row = store.event_scope(db, params["event_id"])
     return None if row is None else (row["workspace_id"], row["resource"], row["resource_id"])
 
 
-def _rule_param(db: Store, request: Request) -> Scope | None:
-    row = store.rule_scope(db, request.path_params["rule_id"])
+def _rule_param(db: Store, params: Params) -> Scope | None:
+    row = store.rule_scope(db, params["rule_id"])
     return None if row is None else (row["workspace_id"], row["resource"], row["resource_id"])
 
 
-def _connection_param(db: Store, request: Request) -> Scope | None:
-    row = store.connection_scope(db, request.path_params["connection_id"])
+def _connection_param(db: Store, params: Params) -> Scope | None:
+    row = store.connection_scope(db, params["connection_id"])
     return None if row is None else (row["workspace_id"], None, None)
 
 
-def _none(db: Store, request: Request) -> Scope | None:
+def _none(db: Store, params: Params) -> Scope | None:
     return None
 
 
-WS_READ = Policy(ALL_TYPES, READ, _workspace_param)
-CONN = {
-    "read": Policy(WORKSPACE_ONLY, READ, _connection_param),
-    "write": Policy(WORKSPACE_ONLY, CONFIGURE, _connection_param, body="connection"),
-}
+# -- the policies of the routes (routes.py names one per route) ---------------------------------
+
+WORKSPACE_READ = Policy(ALL_TYPES, READ, _workspace_param)
+WORKSPACE_CONNECTIONS = Policy(WORKSPACE_ONLY, READ, _workspace_param)
+WORKSPACE_CATALOG = Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param)
+WORKSPACE_LIST = Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param, narrow_list=True)
+CONNECTION_CREATE = Policy(WORKSPACE_ONLY, CONFIGURE, _none, body="connection")
+CONNECTION_READ = Policy(WORKSPACE_ONLY, READ, _connection_param)
+CONNECTION_WRITE = Policy(WORKSPACE_ONLY, CONFIGURE, _connection_param, body="connection")
+INTEGRATIONS = Policy(WORKSPACE_OR_RESOURCE, READ, None)
+RULE_CREATE = Policy(WORKSPACE_OR_RESOURCE, CONFIGURE, _none, body="rule")
+RULE_READ = Policy(WORKSPACE_OR_RESOURCE, READ, _rule_param)
+RULE_DELETE = Policy(WORKSPACE_OR_RESOURCE, CONFIGURE, _rule_param)
+EVENT_CREATE = Policy(WORKSPACE_OR_RESOURCE, OPERATE, _none, body="event")
+EVENTS_CREATE = Policy(WORKSPACE_OR_RESOURCE, OPERATE, _none, body="events")
 EVENT_READ = Policy(WORKSPACE_OR_RESOURCE, READ, _event_param)
+EVENT_PAYLOAD = Policy(WORKSPACE_OR_RESOURCE, PAYLOAD, _event_param)
 EVENT_OPERATE = Policy(WORKSPACE_OR_RESOURCE, OPERATE, _event_param)
 
-POLICIES: dict[tuple[str, str], Policy] = {
-    ("GET", "/workspaces/{workspace_id}"): WS_READ,
-    ("GET", "/workspaces/{workspace_id}/connections"): Policy(WORKSPACE_ONLY, READ, _workspace_param),
-    ("GET", "/workspaces/{workspace_id}/event-types"):
-        Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param),
-    ("GET", "/workspaces/{workspace_id}/resources"):
-        Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param),
-    ("GET", "/workspaces/{workspace_id}/events"):
-        Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param, narrow_list=True),
-    ("GET", "/workspaces/{workspace_id}/rules"):
-        Policy(WORKSPACE_OR_RESOURCE, READ, _workspace_param, narrow_list=True),
-    ("POST", "/connections"): Policy(WORKSPACE_ONLY, CONFIGURE, _none, body="connection"),
-    ("GET", "/connections/{connection_id}"): CONN["read"],
-    ("PUT", "/connections/{connection_id}"): CONN["write"],
-    ("DELETE", "/connections/{connection_id}"): CONN["write"],
-    ("GET", "/connections/{connection_id}/actions"): CONN["read"],
-    ("GET", "/connections/{connection_id}/fields"): CONN["read"],
-    ("GET", "/connections/{connection_id}/mappings/default"): CONN["read"],
-    ("PUT", "/connections/{connection_id}/mappings/default"): CONN["write"],
-    ("GET", "/integrations"): Policy(WORKSPACE_OR_RESOURCE, READ, None),
-    ("POST", "/rules"): Policy(WORKSPACE_OR_RESOURCE, CONFIGURE, _none, body="rule"),
-    ("GET", "/rules/{rule_id}"): Policy(WORKSPACE_OR_RESOURCE, READ, _rule_param),
-    ("DELETE", "/rules/{rule_id}"): Policy(WORKSPACE_OR_RESOURCE, CONFIGURE, _rule_param),
-    ("POST", "/events"): Policy(WORKSPACE_OR_RESOURCE, OPERATE, _none, body="event"),
-    ("POST", "/events/bulk"): Policy(WORKSPACE_OR_RESOURCE, OPERATE, _none, body="events"),
-    ("GET", "/events/{event_id}"): EVENT_READ,
-    ("GET", "/events/{event_id}/payload"): Policy(WORKSPACE_OR_RESOURCE, PAYLOAD, _event_param),
-    ("POST", "/events/{event_id}/cancel"): EVENT_OPERATE,
-    ("POST", "/events/{event_id}/rules/{rule_id}/retry"): EVENT_OPERATE,
-    ("POST", "/events/{event_id}/rules/{rule_id}/cancel"): EVENT_OPERATE,
-    ("GET", "/events/{event_id}/rules/{rule_id}/attempts"): EVENT_READ,
-    ("GET", "/events/{event_id}/rules/{rule_id}/attempts/{attempt_id}"): EVENT_READ,
-    ("GET", "/events/{event_id}/rules/{rule_id}/attempts/{attempt_id}/response-details"): EVENT_READ,
-}
+
+# -- the checks -----------------------------------------------------------------------------------
 
 
-# -- the guard ------------------------------------------------------------------------------------
+def check(db: Store, who: Principal, policy: Policy | None, params: Params,
+          query: Mapping[str, str]) -> bool:
+    """Enforce a session caller's scope on a route's target and list filters (403).
 
-
-async def guard(request: Request, method: str, path: str) -> None:
-    """Enforce the session's scope on one request (called by routes.api for session callers)."""
-    who: Principal = request.state.principal
-    if who.kind != "session" or who.session is None:
-        return
-    policy = POLICIES.get((method, path))
+    Returns whether the JSON body is to be checked too (`check_body`): the route checks bodies
+    and its target was found in the caller's organization.
+    """
     if policy is None:
         raise _forbid("Embed session tokens cannot call this operation")
-    emulator = request.app.state.emulator
-    session = who.session
-    found = policy.target(emulator.store, request) if policy.target else None
+    found = policy.target(db, params) if policy.target else None
     if policy.target is not None and policy.target is not _none and found is None:
         # unknown target: the kind and role checks still apply, the handler answers 404
         require_session_scope(who, workspace_id=None, action=policy.action, types=policy.types,
                               resource_bound=False)
-        return
+        return False
     if found is not None and found[0] is not None:
-        row_org = store.workspace_org(emulator.store, found[0])
+        row_org = store.workspace_org(db, found[0])
         if row_org is None or row_org["org_id"] != who.org_id:
-            return  # another organization's id: the handler answers 404
+            return False  # another organization's id: the handler answers 404
     bound = policy.target in (_event_param, _rule_param)
     workspace_id, resource, resource_id = found or (None, None, None)
     require_session_scope(who, workspace_id=workspace_id, resource=resource,
                           resource_id=resource_id, action=policy.action, types=policy.types,
                           resource_bound=bound)
-    if policy.narrow_list and session["session_type"] == "resource":
-        _narrow_query(request, session)
-    if policy.body is not None:
-        await _check_body(request, who, policy)
+    if policy.narrow_list:
+        _check_filters(who, query)
+    return policy.body is not None
 
 
-def _narrow_query(request: Request, session: dict[str, Any]) -> None:
-    """Resource sessions see only their resource: force the list filters."""
-    params = dict(request.query_params)
+def _check_filters(who: Principal, query: Mapping[str, str]) -> None:
+    """Resource sessions list only their resource: other resource filters are refused."""
+    session = who.session or {}
+    if session.get("session_type") != "resource":
+        return
     for name in ("resource", "resource_id"):
-        if params.get(name) not in (None, "", session[name]):
+        if query.get(name) not in (None, "", session[name]):
             raise _forbid("The filter is outside the session's resource")
-        params[name] = session[name]
-    request.scope["query_string"] = urlencode(params).encode()
-    if hasattr(request, "_query_params"):
-        del request._query_params
 
 
-async def _check_body(request: Request, who: Principal, policy: Policy) -> None:
-    """Check (and complete) the JSON body of a write; unparsable bodies are left to the handler."""
-    body = await read_body(request)  # kept on the request: the handler does not read it again
+def check_body(who: Principal, policy: Policy, body: bytes) -> None:
+    """Check the JSON body of a write; unparsable bodies are left to the handler."""
     try:
         data = orjson.loads(body) if body.strip() else None
     except orjson.JSONDecodeError:
@@ -217,24 +186,16 @@ async def _check_body(request: Request, who: Principal, policy: Policy) -> None:
                 require_session_scope(who, workspace_id=value, action=policy.action,
                                       types=policy.types, resource_bound=False)
     elif policy.body == "rule" and isinstance(data, dict):
-        _check_item(who, policy, data, complete=False)
+        _check_item(who, policy, data)
     elif policy.body == "event" and isinstance(data, dict):
-        _check_item(who, policy, data, complete=True)
-        _replace_body(request, data)
+        _check_item(who, policy, implied_event(who, data))
     elif policy.body == "events" and isinstance(data, list):
         for item in data:
             if isinstance(item, dict):
-                _check_item(who, policy, item, complete=True)
-        _replace_body(request, data)
+                _check_item(who, policy, implied_event(who, item))
 
 
-def _check_item(who: Principal, policy: Policy, item: dict[str, Any], *, complete: bool) -> None:
-    session = who.session or {}
-    if complete:
-        item.setdefault("workspace", session["workspace_id"])
-        if session["session_type"] == "resource":
-            item.setdefault("resource", session["resource"])
-            item.setdefault("resource_id", session["resource_id"])
+def _check_item(who: Principal, policy: Policy, item: dict[str, Any]) -> None:
     workspace = item.get("workspace")
     resource, resource_id = item.get("resource"), item.get("resource_id")
     require_session_scope(
@@ -244,5 +205,26 @@ def _check_item(who: Principal, policy: Policy, item: dict[str, Any], *, complet
         action=policy.action, types=policy.types)
 
 
-def _replace_body(request: Request, data: Any) -> None:
-    request._body = orjson.dumps(data)
+# -- what a session implies -----------------------------------------------------------------------
+
+
+def implied_event(who: Principal, item: Any) -> Any:
+    """An event body as a session caller means it: without `workspace` it goes to the session's
+    workspace, and (resource sessions) without `resource`/`resource_id` to the session's
+    resource. Other callers' bodies, and bodies that are not objects, are returned as they are."""
+    session = who.session
+    if who.kind != "session" or session is None or not isinstance(item, dict):
+        return item
+    implied: dict[str, Any] = {"workspace": session["workspace_id"]}
+    if session["session_type"] == "resource":
+        implied.update(resource=session["resource"], resource_id=session["resource_id"])
+    return {**implied, **item}
+
+
+def implied_filters(who: Principal, filters: dict[str, str]) -> dict[str, str]:
+    """A workspace list's filters as a session caller means them: a resource session lists its
+    resource only (`check` has refused any other resource filter)."""
+    session = who.session
+    if who.kind != "session" or session is None or session["session_type"] != "resource":
+        return filters
+    return {**filters, "resource": session["resource"], "resource_id": session["resource_id"]}
