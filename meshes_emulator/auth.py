@@ -15,7 +15,8 @@ import jwt
 
 from meshes_emulator.clock import wall_clock
 from meshes_emulator.errors import Forbidden, Unauthorized
-from meshes_emulator.store.lru import LRU
+from meshes_emulator.store import orgs as org_store
+from meshes_emulator.store.lru import LRU, Cache
 
 if TYPE_CHECKING:
     from meshes_emulator.context import Emulator
@@ -64,13 +65,15 @@ def authenticate(emulator: Emulator, headers: Any, accepts: frozenset[str]) -> P
     raise Unauthorized("Missing credentials: send 'Authorization: Bearer <jwt>'")
 
 
-TOKEN_CACHE = "machine_tokens"  # store.cache entry: token -> (Principal, exp) of verified tokens
 MAX_CACHED_TOKENS = 4096
+# token -> (Principal, exp) of verified machine tokens
+TOKEN_CACHE: Cache[LRU[str, tuple[Principal, float]]] = Cache(
+    "machine_tokens", lambda: LRU(MAX_CACHED_TOKENS))
 
 
 def _bearer(emulator: Emulator, token: str, accepts: frozenset[str]) -> Principal:
     if "machine" in accepts:  # a machine token verified before: valid until it expires
-        known = emulator.store.cache.get(TOKEN_CACHE)
+        known = emulator.store.held(TOKEN_CACHE)
         hit = known.get(token) if known else None
         if hit is not None and hit[1] > wall_clock() - LEEWAY_SECONDS:
             principal: Principal = hit[0]
@@ -95,8 +98,7 @@ def verify_machine_token(emulator: Emulator, token: str, header: dict[str, Any])
     if header.get("alg") != "HS256":
         raise Unauthorized("Token algorithm must be HS256")
     kid = header["kid"]
-    key = emulator.store.one(
-        "SELECT access_key, secret_key, org_id FROM machine_keys WHERE access_key = ?", [kid])
+    key = org_store.get_machine_key(emulator.store, kid)
     if key is None:
         raise Unauthorized("Unknown access key (kid)")
     try:
@@ -126,10 +128,7 @@ def verify_machine_token(emulator: Emulator, token: str, header: dict[str, Any])
     principal = _machine_principal(claims, key)
     # Remember the verified token (clients reuse one for its lifetime): the signature, claims and
     # key are then not checked again; expiry is (`_bearer`). Reset or a rollback forgets them.
-    known: LRU[str, tuple[Principal, float]] | None = emulator.store.cache.get(TOKEN_CACHE)
-    if known is None:
-        known = emulator.store.cache[TOKEN_CACHE] = LRU(MAX_CACHED_TOKENS)
-    known.put(token, (principal, claims["exp"]))
+    emulator.store.cached(TOKEN_CACHE).put(token, (principal, claims["exp"]))
     return principal
 
 
@@ -153,21 +152,18 @@ def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal
                      access_key=key["access_key"])
 
 
-PUBLISHABLE_CACHE = "publishable_keys"  # store.cache entry: key -> Principal (keys are never
-# changed or deleted, only emptied by reset; a rollback empties the cache too)
+# publishable key -> Principal (keys are never changed or deleted, only emptied by reset; a
+# rollback empties the cache too)
+PUBLISHABLE_CACHE: Cache[LRU[str, Principal]] = Cache(
+    "publishable_keys", lambda: LRU(MAX_CACHED_TOKENS))
 
 
 def _publishable(emulator: Emulator, key: str) -> Principal:
-    known: LRU[str, Principal] | None = emulator.store.cache.get(PUBLISHABLE_CACHE)
-    if known is None:
-        known = emulator.store.cache[PUBLISHABLE_CACHE] = LRU(MAX_CACHED_TOKENS)
+    known = emulator.store.cached(PUBLISHABLE_CACHE)
     principal = known.get(key)
     if principal is not None:
         return principal
-    row = emulator.store.one(
-        "SELECT public_key, workspace_id, org_id, name FROM publishable_keys WHERE public_key = ?",
-        [key],
-    )
+    row = org_store.get_publishable_key(emulator.store, key)
     if row is None:
         raise Unauthorized("Unknown publishable key")
     return known.put(key, Principal(kind="publishable", org_id=row["org_id"],

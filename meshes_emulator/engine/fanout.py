@@ -12,7 +12,7 @@ from typing import Any
 from meshes_emulator.engine.matching import matches
 from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Row, Store, encode_json
-from meshes_emulator.store.lru import LRU
+from meshes_emulator.store.lru import LRU, Cache
 
 
 def rule_view(rule: Row) -> dict[str, Any]:
@@ -20,10 +20,10 @@ def rule_view(rule: Row) -> dict[str, Any]:
     return {**rule, "workspace": rule["workspace_id"]}
 
 
-TEMPLATES_CACHE = "fanout_templates"  # store.cache: (workspace, event) -> (rules, prepared)
-
-
 Prepared = tuple[Row, Row | None, dict[str, Any], str | None]
+# (workspace, event) -> (the cached rules list it was built from, its prepared rules)
+TEMPLATES_CACHE: Cache[LRU[tuple[str, str], tuple[list[Row], list[Prepared]]]] = Cache(
+    "fanout_templates", lambda: LRU(rule_store.CACHE_ENTRIES))
 
 
 def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
@@ -35,9 +35,7 @@ def _prepared(db: Store, workspace_id: str, event: str) -> list[Prepared]:
     (a rule changed, a rollback, a reset), the list is new and this is rebuilt too.
     """
     rules = rule_store.candidate_rules(db, workspace_id, event)
-    cache: LRU[tuple[str, str], tuple[list[Row], list[Prepared]]] | None = db.cache.get(TEMPLATES_CACHE)
-    if cache is None:
-        cache = db.cache[TEMPLATES_CACHE] = LRU(rule_store.CACHE_ENTRIES)
+    cache = db.cached(TEMPLATES_CACHE)
     entry = cache.get((workspace_id, event))
     if entry is None or entry[0] is not rules:
         prepared: list[Prepared] = []

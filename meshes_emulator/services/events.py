@@ -249,7 +249,7 @@ def list_page_json(
     """A page of events, newest first, as the response body (the same bytes `envelope` would
     give, rendered by orjson).
 
-    Each event's record is rendered once per state and kept (store.cache, by id): a page costs
+    Each event's record is rendered once per state and kept (`store.RENDERED_CACHE`, by id): a page costs
     a query of its ids, plus the columns of events not rendered yet or changed since (every
     event update forgets its record; a rollback or reset forgets them all).
     """
@@ -258,9 +258,10 @@ def list_page_json(
     db = emulator.store
     keys = store.list_event_keys(db, org_id, req, workspace_id=workspace_id, filters=filters)
     page = keys[: req.limit]
-    rendered: dict[str, bytes] | None = db.cache.get(store.RENDERED_CACHE)
-    if rendered is None or len(rendered) > MAX_RENDERED:
-        rendered = db.cache[store.RENDERED_CACHE] = {}
+    rendered = db.cached(store.RENDERED_CACHE)
+    if len(rendered) > MAX_RENDERED:  # start again
+        db.forget(store.RENDERED_CACHE)
+        rendered = db.cached(store.RENDERED_CACHE)
     missing = [event_id for _, event_id in page if event_id not in rendered]
     if missing:
         for row in store.events_by_id(db, missing):

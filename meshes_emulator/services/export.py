@@ -28,8 +28,8 @@ from meshes_emulator.clock import ManualClock, isoformat, parse_instant
 from meshes_emulator.context import Emulator
 from meshes_emulator.services.fixtures import FixtureError
 from meshes_emulator.store import Store
+from meshes_emulator.store import export as export_store
 from meshes_emulator.store.db import Row, decode_json, encode_json
-from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER
 
 FORMAT = "meshes-emulator-export/1"
 SECRET_META = ("session_signing_key",)  # services/sessions.py: signs session tokens
@@ -103,7 +103,7 @@ def dump(store: Store, *, with_secrets: bool = False, clock: Any = None) -> dict
         data["organizations"] = reader.records(ORGANIZATIONS, None)
         data["faults"] = reader.records(FAULTS, None)
         data["meta"] = {row["key"]: row["value"] for row in
-                        store.all("SELECT key, value FROM meta ORDER BY key")
+                        export_store.meta_rows(store)
                         if with_secrets or row["key"] not in SECRET_META}  # fmt: skip
     return data
 
@@ -138,11 +138,7 @@ class _Reader:
         self.store, self.with_secrets = store, with_secrets
 
     def records(self, section: Section, parent_id: Any) -> list[Row]:
-        if section.parent is None:
-            rows = self.store.all(f"SELECT * FROM {section.table} ORDER BY rowid")
-        else:
-            rows = self.store.all(f"SELECT * FROM {section.table} WHERE {section.parent} = ? "
-                                  "ORDER BY rowid", [parent_id])  # fmt: skip
+        rows = export_store.table_rows(self.store, section.table, section.parent, parent_id)
         return [self.record(section, row) for row in rows]
 
     def record(self, section: Section, row: Row) -> Row:
@@ -196,15 +192,14 @@ def load(emulator: Emulator, data: dict[str, Any], source: str = "import") -> No
     writer = _Writer(emulator, source)
     try:
         with store.transaction():
-            for table in TABLES_IN_DELETE_ORDER:
-                store.execute(f"DELETE FROM {table}")
+            export_store.delete_everything(store)
             writer.section(ORGANIZATIONS, data.get("organizations"), {}, "organizations")
             writer.section(FAULTS, data.get("faults"), {}, "faults")
             meta = data.get("meta") or {}
             if not isinstance(meta, dict):
                 raise StateFileError(f"{source}: meta: must be a mapping")
             for key, value in meta.items():
-                store.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [str(key), str(value)])
+                export_store.insert_meta(store, str(key), str(value))
             _after_import(emulator, data, instant)
     except (sqlite3.Error, OverflowError) as exc:
         raise StateFileError(f"{source}: {writer.where}: {exc}") from None
@@ -218,7 +213,7 @@ def _after_import(emulator: Emulator, data: dict[str, Any], instant: Any) -> Non
     emulator.ids.fork(f"import:{digest}")
     if instant is not None and isinstance(emulator.clock, ManualClock):
         emulator.clock.set(instant)
-    emulator.store.cache.clear()
+    emulator.store.forget_all()
     emulator.faults.invalidate()
     engine = emulator.dispatcher
     engine.reset()
@@ -268,8 +263,7 @@ class _Writer:
 
     def table_columns(self, table: str) -> set[str]:
         if table not in self.columns:
-            rows = self.emulator.store.all(f"PRAGMA table_info({table})")
-            self.columns[table] = {str(r["name"]) for r in rows}
+            self.columns[table] = export_store.table_columns(self.emulator.store, table)
         return self.columns[table]
 
     def fill_secrets(self, table: str, row: Row) -> None:

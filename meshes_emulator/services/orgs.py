@@ -13,6 +13,7 @@ from meshes_emulator.context import Emulator
 from meshes_emulator.errors import NotFound
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import orgs as org_store
+from meshes_emulator.store import workspaces as workspace_store
 
 ORG_ID_PATTERN = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.I)
@@ -84,8 +85,7 @@ def _create_org(emulator: Emulator, org_id: str, now: str) -> None:
     store = emulator.store
     org_store.insert_org(store, org_id, defaults.DEFAULT_ORG_NAME if org_id ==
                          defaults.DEFAULT_ORG_ID else f"Organization {org_id[:8]}", now)
-    free = store.one("SELECT 1 FROM workspaces WHERE id = ?",
-                     [defaults.DEFAULT_WORKSPACE_ID]) is None
+    free = workspace_store.get_workspace_any_org(store, defaults.DEFAULT_WORKSPACE_ID) is None
     if org_id == defaults.DEFAULT_ORG_ID and free:
         workspaces.insert(emulator, org_id, defaults.DEFAULT_WORKSPACE_NAME, None,
                           workspace_id=defaults.DEFAULT_WORKSPACE_ID,
@@ -109,8 +109,7 @@ def _key_in_effect(emulator: Emulator, org_id: str, now: str) -> str:
             org_store.insert_machine_key(store, defaults.DEFAULT_ACCESS_KEY,
                                          defaults.DEFAULT_SECRET_KEY, org_id, "default", now)
         return defaults.DEFAULT_ACCESS_KEY
-    first = store.one("SELECT access_key FROM machine_keys WHERE org_id = ? ORDER BY rowid "
-                      "LIMIT 1", [org_id])
+    first = org_store.first_machine_key(store, org_id)
     if first is not None:
         return str(first["access_key"])
     access_key = emulator.ids.access_key()
@@ -185,9 +184,7 @@ def credentials(emulator: Emulator) -> list[dict[str, Any]]:
 def mint_token(emulator: Emulator, org_id: str | None = None, lifetime: int = 30) -> str:
     """A machine JWT for an organization's first key, minted as the official clients do."""
     org_id = org_id or default_org_id(emulator)
-    key = emulator.store.one(
-        "SELECT access_key, secret_key FROM machine_keys WHERE org_id = ? ORDER BY rowid LIMIT 1",
-        [org_id])
+    key = org_store.first_machine_key(emulator.store, org_id)
     if key is None:
         raise NotFound("Organization not found")
     now = int(wall_clock())

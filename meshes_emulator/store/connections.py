@@ -11,6 +11,7 @@ from typing import Any
 from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json, encode_json
 from meshes_emulator.store.paging import keyset_clause
+from meshes_emulator.store.rules import forget_rules
 
 _JSON_COLUMNS = ("metadata", "action_data", "schema")
 
@@ -86,7 +87,7 @@ def update_connection(store: Store, connection_id: str, changes: dict[str, Any])
 def delete_connection(store: Store, connection_id: str) -> None:
     """Delete the connection; its field catalog and mapping go with it (ON DELETE CASCADE)."""
     store.execute("DELETE FROM connections WHERE id = ?", [connection_id])
-    store.cache.pop("rules", None)  # its rules went with it (store/rules.py RULES_CACHE)
+    forget_rules(store)  # its rules went with it
 
 
 def count_rules(store: Store, connection_id: str, *, active_only: bool = False) -> int:
@@ -98,7 +99,7 @@ def count_rules(store: Store, connection_id: str, *, active_only: bool = False) 
 
 def delete_rules(store: Store, connection_id: str) -> int:
     deleted = store.execute("DELETE FROM rules WHERE connection_id = ?", [connection_id])
-    store.cache.pop("rules", None)  # store/rules.py RULES_CACHE
+    forget_rules(store)
     return deleted
 
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -22,7 +22,10 @@ import sqlite_utils
 from meshes_emulator.rows import Row as Row
 from meshes_emulator.rows import decode_json as decode_json
 from meshes_emulator.rows import encode_json as encode_json
+from meshes_emulator.store.lru import Cache
 from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER, migrations
+
+T = TypeVar("T")
 
 
 class Store:
@@ -37,9 +40,10 @@ class Store:
         self.lock = threading.RLock()
         self._depth = 0
         self._aborted: BaseException | None = None  # what made SQLite roll back by itself
-        # Data derived from tables and kept in memory (rules per workspace, known keys...): each
-        # owner empties its entry when it writes the table; a rollback or reset empties it all.
-        self.cache: dict[str, Any] = {}
+        # Data derived from tables and kept in memory (rules per workspace, known keys...), by
+        # the `Cache` that declares it (store/lru.py): each owner forgets its cache when it
+        # writes the table; a rollback or reset forgets them all.
+        self.cache: dict[Cache[Any], Any] = {}
         self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self.conn.execute("PRAGMA foreign_keys = ON")
         if memory:  # (not `deserialize`: that database would be capped at 1 GiB)
@@ -58,6 +62,26 @@ class Store:
             refuse_newer_schema(self.conn)
             migrations.apply(self.db)
         self.conn.row_factory = _dict_row  # after sqlite-utils, which expects tuples
+
+    def cached(self, cache: Cache[T]) -> T:
+        """This store's instance of `cache` (made empty on first use and after a forget)."""
+        value: T | None = self.cache.get(cache)
+        if value is None:
+            value = self.cache[cache] = cache.new()
+        return value
+
+    def held(self, cache: Cache[T]) -> T | None:
+        """This store's instance of `cache` when it has one (nothing is made)."""
+        value: T | None = self.cache.get(cache)
+        return value
+
+    def forget(self, cache: Cache[Any]) -> None:
+        """Drop `cache` (its table changed)."""
+        self.cache.pop(cache, None)
+
+    def forget_all(self) -> None:
+        """Drop every cache (the tables were replaced)."""
+        self.cache.clear()
 
     def close(self) -> None:
         with self.lock:

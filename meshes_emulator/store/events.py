@@ -6,6 +6,7 @@ from typing import Any
 
 from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json, where_equal
+from meshes_emulator.store.lru import Cache
 from meshes_emulator.store.paging import keyset_clause, scoped_page_query
 
 TERMINAL = ("completed", "failed", "canceled")
@@ -31,7 +32,8 @@ EVENT_LIST_COLUMNS = (
     "rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, total_rules, "
     "completed_count, failed_count, started_at, completed_at, created_by, created_at"
 )
-RENDERED_CACHE = "rendered_events"  # store.cache: event id -> its list record as JSON bytes
+# event id -> its list record as JSON bytes (services/events.py renders; updates forget entries)
+RENDERED_CACHE: Cache[dict[str, bytes]] = Cache("rendered_events", dict)
 
 
 def list_event_keys(
@@ -56,7 +58,7 @@ def events_by_id(store: Store, event_ids: list[str]) -> list[Row]:
 def update_event(store: Store, event_id: str, changes: dict[str, Any]) -> None:
     sets = ", ".join(f"{column} = ?" for column in changes)
     store.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), event_id])
-    rendered = store.cache.get(RENDERED_CACHE)
+    rendered = store.held(RENDERED_CACHE)
     if rendered:
         rendered.pop(event_id, None)
 
@@ -174,7 +176,7 @@ def write_attempt_batch(
                 f"UPDATE events SET {event_sets} WHERE id = ?",
                 [(*(row.get(c) for c in EVENT_STATE), row["id"]) for row in events],
             )
-    rendered = store.cache.get(RENDERED_CACHE)
+    rendered = store.held(RENDERED_CACHE)
     if rendered:
         for row in events:
             rendered.pop(row["id"], None)

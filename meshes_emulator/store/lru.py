@@ -1,17 +1,37 @@
-"""A dict bounded by its number of entries, least recently used first out (issue 13).
+"""The in-memory caches of data derived from tables: `Cache` names one, `LRU` bounds one.
 
-The in-memory caches (`Store.cache` entries) keep an entry per key they see; keyed on client
-input (event names, tokens) they grew without bound (+59 MiB per 100k distinct event names).
-Each now holds at most `size` entries; a hit moves its entry to the young end (one C call).
+Each kind of cache is a typed `Cache` declared by the module that owns its data (the rules of a
+workspace in store/rules.py, verified tokens in auth.py...); `Store.cached(cache)` gives the
+store's instance, `Store.forget(cache)` drops it when its table changes, and a rollback or a
+reset drops them all. No cache is named by a string.
+
+The caches keep an entry per key they see; keyed on client input (event names, tokens) they grew
+without bound (+59 MiB per 100k distinct event names, issue 13). Each `LRU` holds at most `size`
+entries; a hit moves its entry to the young end (one C call).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+class Cache(Generic[T]):
+    """One kind of cached data: a name (for people reading a repr) and how to make it empty."""
+
+    __slots__ = ("name", "new")
+
+    def __init__(self, name: str, new: Callable[[], T]) -> None:
+        self.name = name
+        self.new = new
+
+    def __repr__(self) -> str:
+        return f"Cache({self.name!r})"
 
 
 class LRU(Generic[K, V]):

@@ -23,6 +23,19 @@ def get_machine_key(store: Store, access_key: str) -> Row | None:
     return store.one("SELECT * FROM machine_keys WHERE access_key = ?", [access_key])
 
 
+def first_machine_key(store: Store, org_id: str) -> Row | None:
+    """The organization's first machine key (`access_key`, `secret_key`), or None."""
+    return store.one("SELECT access_key, secret_key FROM machine_keys WHERE org_id = ? "
+                     "ORDER BY rowid LIMIT 1", [org_id])
+
+
+def get_publishable_key(store: Store, public_key: str) -> Row | None:
+    """A publishable key with its workspace and organization (`public_key`, `workspace_id`,
+    `org_id`, `name`), or None."""
+    return store.one("SELECT public_key, workspace_id, org_id, name FROM publishable_keys "
+                     "WHERE public_key = ?", [public_key])
+
+
 def list_orgs_with_keys(store: Store) -> list[Row]:
     return store.all(
         "SELECT o.id AS org_id, o.name, k.access_key, k.secret_key FROM orgs o "

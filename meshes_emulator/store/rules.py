@@ -6,7 +6,7 @@ from typing import Any
 
 from meshes_emulator.paging import PageRequest
 from meshes_emulator.store.db import Row, Store, decode_json
-from meshes_emulator.store.lru import LRU
+from meshes_emulator.store.lru import LRU, Cache
 from meshes_emulator.store.paging import scoped_page_query
 
 
@@ -16,16 +16,19 @@ def _decode(row: Row | None) -> Row | None:
     return row
 
 
-RULES_CACHE = "rules"  # store.cache entry: LRU {(workspace_id, event): [active rule rows]}
-CATALOG_CACHE = "catalog_entries"  # store.cache entry: LRU {(workspace_id, kind, key): True}
 # Entries kept per cache (LRU): far more (workspace, event name) pairs than a test suite or the
 # benchmarks use, a few MiB at most whatever names clients send (docs/reliability.md, "Limits").
 CACHE_ENTRIES = 4096
+# {(workspace_id, event): [active rule rows]}; forgotten on every write to the rules table
+RULES_CACHE: Cache[LRU[tuple[str, str], list[Row]]] = Cache("rules", lambda: LRU(CACHE_ENTRIES))
+# {(workspace_id, kind, key): True}: catalog entries known to exist (entries are never removed)
+CATALOG_CACHE: Cache[LRU[tuple[str, str, str], bool]] = Cache(
+    "catalog_entries", lambda: LRU(CACHE_ENTRIES))
 
 
 def forget_rules(store: Store) -> None:
     """Drop the cached rules (call after any write to the rules table)."""
-    store.cache.pop(RULES_CACHE, None)
+    store.forget(RULES_CACHE)
 
 
 def insert_rule(store: Store, row: Row) -> None:
@@ -89,9 +92,7 @@ def candidate_rules(store: Store, workspace_id: str, event: str) -> list[Row]:
     Cached per (workspace, event) until the rules table changes (`forget_rules`), a transaction
     rolls back or the emulator resets; the rows returned are shared: do not mutate them.
     """
-    cache: LRU[tuple[str, str], list[Row]] | None = store.cache.get(RULES_CACHE)
-    if cache is None:
-        cache = store.cache[RULES_CACHE] = LRU(CACHE_ENTRIES)
+    cache = store.cached(RULES_CACHE)
     rules = cache.get((workspace_id, event))
     if rules is None:
         rows = store.all(
@@ -105,9 +106,7 @@ def candidate_rules(store: Store, workspace_id: str, event: str) -> list[Row]:
 def catalog_entry_exists(store: Store, workspace_id: str, kind: str, key: str) -> bool:
     """Whether the workspace catalog has the entry (entries are only ever added: known ones are
     remembered until a rollback or reset)."""
-    known: LRU[tuple[str, str, str], bool] | None = store.cache.get(CATALOG_CACHE)
-    if known is None:
-        known = store.cache[CATALOG_CACHE] = LRU(CACHE_ENTRIES)
+    known = store.cached(CATALOG_CACHE)
     if known.get((workspace_id, kind, key)):
         return True
     row = store.one(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from meshes_emulator.store import Store
+from meshes_emulator.store.lru import Cache
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, emit
 
@@ -138,7 +139,7 @@ def test_store_image_round_trip(where: str, tmp_path: Path) -> None:
     image = store.image()
     with store.transaction():
         store.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
-    store.cache["x"] = 1
+    store.cached(Cache[dict[str, int]]("x", dict))["k"] = 1
     store.replace_with(image)
     assert store.tuples("SELECT key FROM meta WHERE key IN ('a', 'b')") == [("a",)]
     assert store.cache == {}
