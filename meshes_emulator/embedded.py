@@ -195,7 +195,7 @@ class Door:
     def activity(self) -> tuple[int, int]:
         """What moves whenever the emulator's state may change: requests that reached the app
         (admin calls included) and rows changed in the database (background deliveries too)."""
-        return self.emulator.journal.seen, self.emulator.store.conn.total_changes
+        return self.emulator.journal.seen, self.emulator.store.total_changes()
 
     def _untouched_since(self, options: ResetOptions, activity: tuple[int, int],
                          wanted: ResetOptions) -> bool:

@@ -83,6 +83,10 @@ class Store:
         """Drop every cache (the tables were replaced)."""
         self.cache.clear()
 
+    def total_changes(self) -> int:
+        """Rows inserted, updated or deleted since the database was opened (SQLite's count)."""
+        return self.conn.total_changes
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
