@@ -19,9 +19,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator,
 
 from meshes_emulator.clock import parse_instant
 from meshes_emulator.errors import BadRequest, ValidationFailed
+from meshes_emulator.rows import Row
 from meshes_emulator.schemas import events as event_wire
 from meshes_emulator.schemas.common import RequestModel
-from meshes_emulator.store.db import Row
 
 M = TypeVar("M", bound=BaseModel)
 
