@@ -118,6 +118,24 @@ def test_non_ascii_content_length_on_the_session_path_is_not_a_500() -> None:
     assert app.state.emulator.errors == []
 
 
+def test_deep_event_from_a_session_is_the_400_machine_callers_get() -> None:
+    """Defect: the session check re-encoded the body it completed (orjson writes ~254 levels):
+    a payload nested 300 deep was a 500 for a session token, a 400 for a machine token."""
+    app = create_app(Settings())
+    deep = b"[" * 300 + b"]" * 300
+    body = b'{"event":"deep","payload":{"k":' + deep + b"}}"
+
+    async def call() -> tuple[int, bytes]:
+        token = await _session_token(app)
+        return await asgi_request(app, "POST", "/api/v1/events", body, {
+            "authorization": f"Bearer {token}", "content-type": "application/json"}, SERVER)
+
+    status, raw = asyncio.run(call())
+    assert status == 400
+    assert b"nested deeper than 128 levels" in raw
+    assert app.state.emulator.errors == []
+
+
 # -- 405 and Allow ----------------------------------------------------------------------------------
 
 
