@@ -68,12 +68,17 @@ def test_bad_tokens_are_refused(meshes_server: MeshesServer, overrides: dict[str
     _assert_401(_get(meshes_server, meshes_server.token(**overrides)), reason)  # type: ignore[arg-type]
 
 
-def test_alg_none_is_refused(meshes_server: MeshesServer) -> None:
+def _unsigned(meshes_server: MeshesServer, alg: str, signature: str) -> str:
+    """A token with the official claims and header `alg`, its signature part as given."""
     now = int(time.time())
-    header = {"alg": "none", "typ": "JWT", "kid": meshes_server.access_key}
+    header = {"alg": alg, "typ": "JWT", "kid": meshes_server.access_key}
     claims = {"iss": f"urn:meshes:m2m:{meshes_server.access_key}", "aud": "meshes-api",
               "org": meshes_server.org_id, "iat": now, "exp": now + 30}
-    _assert_401(_get(meshes_server, f"{_b64(header)}.{_b64(claims)}."), "HS256")
+    return f"{_b64(header)}.{_b64(claims)}.{signature}"
+
+
+def test_alg_none_is_refused(meshes_server: MeshesServer) -> None:
+    _assert_401(_get(meshes_server, _unsigned(meshes_server, "none", "")), "HS256")
 
 
 def test_hs512_is_refused(meshes_server: MeshesServer) -> None:
@@ -147,11 +152,7 @@ def test_minted_credentials_have_official_shapes(meshes_server: MeshesServer) ->
 
 
 def test_rs256_header_is_refused(meshes_server: MeshesServer) -> None:
-    now = int(time.time())
-    header = {"alg": "RS256", "typ": "JWT", "kid": meshes_server.access_key}
-    claims = {"iss": f"urn:meshes:m2m:{meshes_server.access_key}", "aud": "meshes-api",
-              "org": meshes_server.org_id, "iat": now, "exp": now + 30}
-    _assert_401(_get(meshes_server, f"{_b64(header)}.{_b64(claims)}.c2ln"), "HS256")
+    _assert_401(_get(meshes_server, _unsigned(meshes_server, "RS256", "c2ln")), "HS256")
 
 
 def test_publishable_key_unknown_on_ingest_is_401(meshes_server: MeshesServer) -> None:
