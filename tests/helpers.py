@@ -4,6 +4,7 @@
 - `run_pytester`: the pytest plugin exercised in a pytester subprocess;
 - `Harness` / `run_harness`: an in-process app on httpx's ASGI transport, the test drains;
 - `emulator_of`: the running `Emulator` behind the fixture's typed door;
+- `EVENT`, `meta`, `send`: one webhook built and sent in-process;
 - `walk_pages`: every record of a paginated list, page by page;
 - `assert_error`: the one check of the Meshes error body.
 """
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,7 +32,9 @@ from meshes_emulator.defaults import (
     DEFAULT_SECRET_KEY,
     DEFAULT_WORKSPACE_ID,
 )
+from meshes_emulator.engine import webhook
 from meshes_emulator.engine.dispatcher import Dispatcher
+from meshes_emulator.engine.outcomes import Outcome
 from pytest_meshes import MeshesServer
 from pytest_meshes.handle import MachineAuth
 from tests.engine.aio import run_async
@@ -217,6 +221,33 @@ def run_harness(test: Callable[[Harness], Awaitable[None]], **settings: Any) -> 
     emulator: Emulator = app.state.emulator
     assert emulator.errors == []
     emulator.store.close()
+
+
+# -- one webhook, built and sent in-process (engine/webhook.py) ------------------------------------
+
+SENT = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)  # when the webhook is sent
+EVENT: dict[str, Any] = {  # the stored event a webhook carries
+    "id": "evt-1",
+    "event": "user.signup",
+    "resource": "contacts",
+    "resource_id": "c-1",
+    "payload": {"email": "a@example.com", "name": "Ada"},
+    "created_at": "2026-01-01T00:00:00.000Z",
+}
+
+
+def meta(**overrides: Any) -> dict[str, Any]:
+    """A webhook connection's metadata (a closed local port unless `url` is given)."""
+    return {"url": "http://127.0.0.1:9/hook"} | overrides
+
+
+def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
+    """Send one built webhook request on a fresh client; its outcome."""
+    async def run() -> Outcome:
+        async with webhook.WebhookClient(4) as client:
+            return await webhook.send_webhook(client, request, timeout)
+
+    return run_async(run())
 
 
 # -- lists ------------------------------------------------------------------------------------------

@@ -124,3 +124,18 @@ def stored_metadata(meshes_server: MeshesServer, connection_id: str) -> str:
     row = store.one("SELECT metadata FROM connections WHERE id = ?", [connection_id])
     assert row is not None
     return str(row["metadata"])
+
+
+# A stored mapping schema the tests PUT: a normalized email and a literal lifecycle stage.
+MAPPING_SCHEMA: dict[str, Any] = {
+    "schema_version": 1,
+    "fields": [
+        {
+            "dest": "email",
+            "source": {"type": "path", "value": "email"},
+            "transforms": [{"type": "lower"}, {"type": "trim"}],
+            "on_error": "skip_field",
+        },
+        {"dest": "lifecycle_stage", "source": {"type": "literal", "value": "lead"}},
+    ],
+}

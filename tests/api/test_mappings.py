@@ -13,21 +13,9 @@ from meshes_emulator.catalog.fields import catalog_version
 from meshes_emulator.catalog.mapping import default_mapping_schema
 from meshes_emulator.store import connections as mapping_store
 from pytest_meshes import MeshesServer
+from tests.api.connection_helpers import MAPPING_SCHEMA as SCHEMA
 from tests.api.connection_helpers import UNKNOWN_ID, create, move_clock, other_org_client
 from tests.helpers import emulator_of
-
-SCHEMA: dict[str, Any] = {
-    "schema_version": 1,
-    "fields": [
-        {
-            "dest": "email",
-            "source": {"type": "path", "value": "email"},
-            "transforms": [{"type": "lower"}, {"type": "trim"}],
-            "on_error": "skip_field",
-        },
-        {"dest": "lifecycle_stage", "source": {"type": "literal", "value": "lead"}},
-    ],
-}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from pytest_meshes import MeshesServer
-from tests.browser.test_embed_browser import seed_deliveries
+from tests.sessions.helpers import seed_deliveries
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="playwright is not installed: run scripts/install-browser")

@@ -9,7 +9,6 @@ embeds a fresh launch_url, answers `meshes:ready` with `meshes:auth`, refreshes 
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from pytest_meshes import MeshesServer
 from tests.browser.conftest import HostSite
-from tests.sessions.helpers import connection, emit, mint, move_clock, rule
+from tests.sessions.helpers import emit, mint, move_clock, seed_deliveries
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="playwright is not installed: run scripts/install-browser")
@@ -49,28 +48,6 @@ HOST_PAGE = """<!doctype html>
 </script>
 </body></html>
 """
-
-
-def closed_port() -> int:
-    """A local port nobody listens on: webhook deliveries to it fail with network_error."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def seed_deliveries(api: httpx.Client, meshes_server: MeshesServer, ws: str) -> dict[str, Any]:
-    """Two rules on user.signup: a simulated HubSpot (delivers) and a webhook that cannot connect."""
-    crm = connection(api, ws, "CRM")
-    rule(api, ws, crm["id"])
-    hook = api.post("/connections", json={
-        "workspace": ws, "type": "webhook", "name": "Orders hook",
-        "metadata": {"url": f"http://127.0.0.1:{closed_port()}/hook"}})
-    assert hook.status_code == 201, hook.text
-    rule(api, ws, hook.json()["connection"]["id"], metadata={"action": "send_webhook"})
-    created = emit(api, ws, payload={"email": "ada@example.com", "first_name": "Ada"})
-    meshes_server.admin("POST", "/settle")
-    return created
 
 
 def host_log(page: Any) -> list[dict[str, Any]]:

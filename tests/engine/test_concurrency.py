@@ -13,9 +13,8 @@ import pytest
 
 from meshes_emulator.engine import machine, webhook
 from tests.engine.aio import run_async
-from tests.engine.test_webhook import EVENT, SENT, meta, send
 from tests.engine.webhook_receiver import Receiver, Reply
-from tests.helpers import Harness
+from tests.helpers import EVENT, SENT, Harness, meta, send
 from tests.helpers import run_harness as run
 
 

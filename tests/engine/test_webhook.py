@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import socket
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,28 +17,7 @@ from meshes_emulator.engine import webhook
 from meshes_emulator.engine.outcomes import Outcome
 from tests.engine.aio import run_async
 from tests.engine.webhook_receiver import Receiver, Reply
-
-SENT = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
-EVENT: dict[str, Any] = {
-    "id": "evt-1",
-    "event": "user.signup",
-    "resource": "contacts",
-    "resource_id": "c-1",
-    "payload": {"email": "a@example.com", "name": "Ada"},
-    "created_at": "2026-01-01T00:00:00.000Z",
-}
-
-
-def meta(**overrides: Any) -> dict[str, Any]:
-    return {"url": "http://127.0.0.1:9/hook"} | overrides
-
-
-def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
-    async def run() -> Outcome:
-        async with webhook.WebhookClient(4) as client:
-            return await webhook.send_webhook(client, request, timeout)
-
-    return run_async(run())
+from tests.helpers import EVENT, SENT, meta, send
 
 
 def test_wrapped_envelope() -> None:

@@ -16,8 +16,8 @@ import yaml
 from meshes_emulator import Settings, create_app
 from meshes_emulator.services import export
 from pytest_meshes import MeshesServer
+from tests.api.connection_helpers import MAPPING_SCHEMA as SCHEMA
 from tests.api.event_helpers import create_connection, create_rule, emit
-from tests.api.test_mappings import SCHEMA
 from tests.helpers import ENV_KEYS, serve
 
 SECRET_TOKEN = "hubspot-secret-token-0001"

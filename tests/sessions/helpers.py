@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpx
@@ -67,4 +68,26 @@ def emit(client: httpx.Client, workspace_id: str | None, event: str = "user.sign
     response = client.post("/events", json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()["event"]
+    return created
+
+
+def closed_port() -> int:
+    """A local port nobody listens on: webhook deliveries to it fail with network_error."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def seed_deliveries(api: httpx.Client, meshes_server: MeshesServer, ws: str) -> dict[str, Any]:
+    """Two rules on user.signup: a simulated HubSpot (delivers) and a webhook that cannot connect."""
+    crm = connection(api, ws, "CRM")
+    rule(api, ws, crm["id"])
+    hook = api.post("/connections", json={
+        "workspace": ws, "type": "webhook", "name": "Orders hook",
+        "metadata": {"url": f"http://127.0.0.1:{closed_port()}/hook"}})
+    assert hook.status_code == 201, hook.text
+    rule(api, ws, hook.json()["connection"]["id"], metadata={"action": "send_webhook"})
+    created = emit(api, ws, payload={"email": "ada@example.com", "first_name": "Ada"})
+    meshes_server.admin("POST", "/settle")
     return created
