@@ -46,7 +46,7 @@ def run(serve_args: Sequence[str], command: Sequence[str]) -> int:
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
          *serve_args, "--json"],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    )
     info = None
     try:
         info = _started(emulator)

@@ -163,7 +163,7 @@ def derived_id(*parts: object) -> str:
     """
     name = ":".join(str(part) for part in parts)
     digest = bytearray(hashlib.sha1(_ENGINE_NAMESPACE_BYTES + name.encode(),
-                                    usedforsecurity=False).digest()[:16])  # fmt: skip
+                                    usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     text = digest.hex()

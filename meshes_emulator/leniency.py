@@ -83,7 +83,7 @@ class Leniency:
         for check, problem in found:
             message = f"{where}{problem['param']}: {problem['msg']} ({SUFFIX})"
             record = {"check": check.value, "param": problem["param"], "msg": problem["msg"],
-                      "message": message}  # fmt: skip
+                      "message": message}
             self.records.append(record)
             if len(pending) < MAX_KEPT:  # bounded even outside a request (start-up seed files)
                 pending.append(record)

@@ -82,11 +82,11 @@ class Toolkit:
         spec: dict[str, Any] = {"kind": "delivery", **schedule}
         match = {"workspace": workspace, "connection": connection,
                  "integration_type": integration_type, "rule": rule, "event": event,
-                 "action": action}  # fmt: skip
+                 "action": action}
         spec.update({k: _id(v) for k, v in match.items() if v is not None})
         extra = {"outcome": outcome, "status": status, "message": message,
                  "retry_after": retry_after, "deactivate": deactivate, "budget": budget,
-                 "position": position, "delay": delay}  # fmt: skip
+                 "position": position, "delay": delay}
         spec.update({k: v for k, v in extra.items() if v is not None})
         result: dict[str, Any] = self.admin("POST", "/faults", spec)
         return result
@@ -108,7 +108,7 @@ class Toolkit:
         spec: dict[str, Any] = {"kind": "api", **schedule}
         extra = {"status": status, "method": method, "path": path, "retry_after": retry_after,
                  "message": message, "budget": budget, "position": position,
-                 "delay_ms": delay_ms}  # fmt: skip
+                 "delay_ms": delay_ms}
         spec.update({k: v for k, v in extra.items() if v is not None})
         result: dict[str, Any] = self.admin("POST", "/faults", spec)
         return result
@@ -239,7 +239,7 @@ class Toolkit:
         if problems:
             story = self.timeline(event)
             raise DeliveryAssertionError("\n".join(["delivery assertion failed:", *problems,
-                                                    "", "timeline:", story]))  # fmt: skip
+                                                    "", "timeline:", story]))
         return found
 
     # -- requests received ------------------------------------------------------------------

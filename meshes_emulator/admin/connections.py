@@ -43,19 +43,19 @@ async def put_action_data(request: Request) -> Response:
     if not isinstance(data, dict):
         raise BadRequest(detail="The action data must be a JSON object")
     return _action_data(emulator, connections.set_action_data(
-        emulator, request.path_params["connection_id"], data))  # fmt: skip
+        emulator, request.path_params["connection_id"], data))
 
 
 async def delete_action_data(request: Request) -> Response:
     emulator = emulator_of(request)
     return _action_data(emulator, connections.set_action_data(
-        emulator, request.path_params["connection_id"], None))  # fmt: skip
+        emulator, request.path_params["connection_id"], None))
 
 
 async def deactivate(request: Request) -> Response:
     spec = await body(request, Deactivate, optional=True)
     row = connections.set_active(emulator_of(request), request.path_params["connection_id"],
-                                 False, spec.reason)  # fmt: skip
+                                 False, spec.reason)
     return json_response(wire.connection(row))
 
 

@@ -32,7 +32,7 @@ async def reset(request: Request) -> Response:
     fixtures = tuple(spec.fixtures) if spec.fixtures is not None else None
     try:
         admin.reset(emulator, seed=spec.seed, start=spec.start, fixture_paths=fixtures,
-                    clock=spec.clock, strict=strict)  # fmt: skip
+                    clock=spec.clock, strict=strict)
     except FixtureError as exc:
         raise BadRequest(detail=str(exc)) from None
     return json_response(admin.reset_state(emulator))

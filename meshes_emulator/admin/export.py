@@ -19,5 +19,5 @@ MEDIA_TYPES = {"json": "application/json", "yaml": "application/yaml"}
 async def export_state(request: Request) -> Response:
     spec = query(request, ExportQuery)
     text = export.export_state(emulator_of(request), with_secrets=spec.secrets,
-                               as_json=spec.format == "json")  # fmt: skip
+                               as_json=spec.format == "json")
     return Response(text, media_type=MEDIA_TYPES[spec.format])

@@ -17,18 +17,18 @@ async def credentials(request: Request) -> Response:
     emulator = emulator_of(request)
     return json_response({"base_url": emulator.base_url,
                           "api_url": emulator.base_url + "/api/v1",
-                          "organizations": orgs.credentials(emulator)})  # fmt: skip
+                          "organizations": orgs.credentials(emulator)})
 
 
 async def create_org(request: Request) -> Response:
     """POST {name?, workspace_name?}: a new organization with its machine key."""
     spec = await body(request, OrgCreate, optional=True)
     return json_response(orgs.mint_org(emulator_of(request), spec.name, spec.workspace_name),
-                         status=201)  # fmt: skip
+                         status=201)
 
 
 async def token(request: Request) -> Response:
     """GET ?org_id=: a fresh 30-second machine JWT, for curl users and scripts."""
     org_id = query(request, TokenQuery).org_id
     return json_response({"token": orgs.mint_token(emulator_of(request), org_id, TOKEN_LIFETIME),
-                          "expires_in": TOKEN_LIFETIME})  # fmt: skip
+                          "expires_in": TOKEN_LIFETIME})

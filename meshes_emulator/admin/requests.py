@@ -14,5 +14,5 @@ async def list_requests(request: Request) -> Response:
     journal = emulator_of(request).journal
     spec = query(request, RequestsQuery)
     records = journal.select(method=spec.method, path=spec.path, status=spec.status, org=spec.org,
-                             workspace=spec.workspace, since=spec.since, limit=spec.limit)  # fmt: skip
+                             workspace=spec.workspace, since=spec.since, limit=spec.limit)
     return listing(records, enabled=journal.enabled, capacity=journal.size)

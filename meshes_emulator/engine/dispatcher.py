@@ -315,7 +315,7 @@ class Dispatcher:
         return await webhook.send_webhook(
             self.client(), claim.request, self.webhook_timeout, now=claim.context.started_at,
             max_answer=self.emulator.settings.webhook_answer_limit,
-        )  # fmt: skip
+        )
 
     def _record(self, claim: Claim, outcome: Outcome) -> asyncio.Future[AttemptSummary | None]:
         """Record a webhook's outcome together with the others answered in the same turn of the

@@ -135,7 +135,7 @@ def parse_spec(data: Any, *, source: str = "api") -> FaultSpec:
     if retry_after is not None:
         retry_after = reader.number(retry_after, "retry_after", 0, MAX_RETRY_AFTER)
     common = {"schedule": schedule, "budget": budget, "message": message, "body": body,
-              "retry_after": retry_after, "source": str(source)}  # fmt: skip
+              "retry_after": retry_after, "source": str(source)}
     build = _api_spec if kind == "api" else _delivery_spec
     spec = build(reader, data, common)
     for key in sorted(data):
@@ -227,7 +227,7 @@ def _delivery_spec(reader: _Reader, data: dict[str, Any], common: dict[str, Any]
         reader.fail("retry_after", f"{outcome} has no HTTP answer to carry Retry-After")
     deactivate = _deactivate(reader, data.pop("deactivate", None), outcome)
     return FaultSpec(kind="delivery", match=match, outcome=outcome, status=status,
-                     deactivate=deactivate, delay=delay, **common)  # fmt: skip
+                     deactivate=deactivate, delay=delay, **common)
 
 
 def _latency_only(reader: _Reader, data: dict[str, Any], common: dict[str, Any],

@@ -39,7 +39,7 @@ REASONS = {
     408: "Request Timeout", 409: "Conflict", 410: "Gone", 413: "Payload Too Large",
     422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-}  # fmt: skip
+}
 
 
 # -- schedules -------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ class FaultState:
 
     def as_wire(self) -> dict[str, Any]:
         return {"id": self.id, "position": self.position, **self.spec.as_wire(),
-                "hits": self.hits, "seen": self.seen, "created_at": self.created_at}  # fmt: skip
+                "hits": self.hits, "seen": self.seen, "created_at": self.created_at}
 
 
 def draw(seed: int, *key: object) -> float:

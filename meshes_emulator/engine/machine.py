@@ -158,7 +158,7 @@ class AttemptMachine:
         limit = isoformat(limits.until or self.emulator.clock.now())
         size = self.batch_size(limits)
         items = event_store.due_batch(db, limit, size, skip_connections=limits.skip_connections,
-                                      webhooks=limits.webhooks)  # fmt: skip
+                                      webhooks=limits.webhooks)
         result = BatchResult()
         if not items:
             return result
@@ -173,7 +173,7 @@ class AttemptMachine:
                 plan = _Plan(events, event_store.statuses_by_event(db, event_ids))
                 began, planned = monotonic(), summary.count
                 result.more = self._plan_batch(plan, queue, boundary, limit, limits, summary, on_due,
-                                               result)  # fmt: skip
+                                               result)
                 self._measure(monotonic() - began, summary.count - planned + len(result.claims))
                 result.more = result.more or full
                 self._write(plan)
@@ -277,7 +277,7 @@ class AttemptMachine:
         now_dt = self.emulator.clock.now()
         number = int(rule_event["attempt_count"]) + 1
         changes: dict[str, Any] = {"status": "processing", "attempt_count": number, "due_at": None,
-                                   "next_trigger": None, "completed_at": None}  # fmt: skip
+                                   "next_trigger": None, "completed_at": None}
         if not rule_event["started_at"]:
             changes["started_at"] = isoformat(now_dt)
         trigger = rule_event.get("next_trigger") or "scheduled"

@@ -30,7 +30,7 @@ MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600.0
 # a request-journal status filter: a status such as 404, or a class such as 4xx
 STATUS_FILTER = re.compile(r"^[1-5](\d\d|xx)$", re.I)
 SNAPSHOT_NAME_PROBLEM = ("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter "
-                         "or digit")  # fmt: skip
+                         "or digit")
 FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -119,7 +119,7 @@ def _seconds(value: float) -> float:
 JsonInt = Annotated[int, BeforeValidator(_integral)]
 Instant = Annotated[datetime, PlainValidator(_instant)]
 Limit = Annotated[int, PlainValidator(_query_int(1, MAX_RECORDS, 4)),
-                  Problem(f"must be an integer from 1 to {MAX_RECORDS}")]  # fmt: skip
+                  Problem(f"must be an integer from 1 to {MAX_RECORDS}")]
 FaultKind = Literal["delivery", "api"]
 KIND_PROBLEM = Problem("must be 'delivery' or 'api'")
 
@@ -134,7 +134,7 @@ class ResetBody(RequestModel):
     start: Annotated[Instant | None, Problem("must be an RFC 3339 timestamp")] = None
     strict: Annotated[bool | None, Problem("must be a boolean")] = None
     clock: Annotated[Literal["manual", "system"] | None,
-                     Problem("must be 'manual' or 'system'")] = None  # fmt: skip
+                     Problem("must be 'manual' or 'system'")] = None
     fixtures: Annotated[list[str] | None, Problem("must be a list of file paths")] = None
 
 
@@ -155,7 +155,7 @@ class ClockAdvance(RequestModel):
     """POST /clock/advance."""
 
     seconds: Annotated[float, AfterValidator(_seconds),
-                       Problem("must be a number of seconds from 0 to 10 years")]  # fmt: skip
+                       Problem("must be a number of seconds from 0 to 10 years")]
 
 
 class Deactivate(RequestModel):
@@ -211,11 +211,11 @@ class RequestsQuery(RequestModel):
     """GET /requests: the journal's filters; `limit` the newest matches."""
 
     status: Annotated[str | None, AfterValidator(_status_filter),
-                      Problem("must be a status such as 404, or a class such as 4xx")] = None  # fmt: skip
+                      Problem("must be a status such as 404, or a class such as 4xx")] = None
     limit: Annotated[int, PlainValidator(_query_int(1, MAX_RECORDS, 12)),
-                     Problem(f"must be an integer from 1 to {MAX_RECORDS}")] = 100  # fmt: skip
+                     Problem(f"must be an integer from 1 to {MAX_RECORDS}")] = 100
     since: Annotated[int | None, PlainValidator(_query_int(0, 10**12, 12)),
-                     Problem(f"must be an integer from 0 to {10**12}")] = None  # fmt: skip
+                     Problem(f"must be an integer from 0 to {10**12}")] = None
     method: str | None = None
     path: str | None = None
     org: str | None = None
@@ -236,7 +236,7 @@ class TokenQuery(RequestModel):
 def filters(query: BaseModel) -> dict[str, str]:
     """The non-empty string filters of a query (`limit` and the like left out)."""
     return {name: value for name, value in query.model_dump().items()
-            if isinstance(value, str) and value}  # fmt: skip
+            if isinstance(value, str) and value}
 
 
 # -- fault specs --------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def filters(query: BaseModel) -> dict[str, str]:
 # EmulatorFaultSpec (openapi/emulator.yaml): fields that take no null (those a GET answers as
 # null may be posted back as null: the fault as listed can be posted again); these are integers
 SPEC_FIELDS = ("kind", "match", "outcome", "schedule", "always", "first", "times", "every",
-               "attempts", "probability", "position")  # fmt: skip
+               "attempts", "probability", "position")
 INTEGER_FIELDS = ("status", "first", "times", "every", "budget", "position")
 
 

@@ -103,20 +103,20 @@ def clock_state(emulator: Emulator) -> dict[str, Any]:
 def info(emulator: Emulator) -> dict[str, Any]:
     """`{version, db, seed, clock}`."""
     return {"version": __version__, "db": emulator.settings.db_path, "seed": emulator.ids.seed,
-            "clock": clock_state(emulator)}  # fmt: skip
+            "clock": clock_state(emulator)}
 
 
 def reset_state(emulator: Emulator) -> dict[str, Any]:
     """What a reset answers: `{reset, seed, clock, strict}`."""
     return {"reset": True, "seed": emulator.ids.seed, "clock": clock_state(emulator),
-            "strict": emulator.leniency.strict}  # fmt: skip
+            "strict": emulator.leniency.strict}
 
 
 def captured_errors(emulator: Emulator) -> list[dict[str, Any]]:
     """Unexpected server-side exceptions since the last reset: `[{method, path, error,
     traceback}]`."""
     return [{"method": e.method, "path": e.path, "error": e.error, "traceback": e.traceback}
-            for e in emulator.errors]  # fmt: skip
+            for e in emulator.errors]
 
 
 def warnings(emulator: Emulator) -> tuple[bool, list[dict[str, Any]]]:

@@ -22,7 +22,7 @@ def manual_clock(emulator: Emulator) -> ManualClock:
     if not isinstance(clock, ManualClock):
         raise Conflict("Clock is not manual",
                        detail="Start the emulator with --clock manual (or reset with clock: manual) "
-                       "to move time")  # fmt: skip
+                       "to move time")
     return clock
 
 
@@ -48,7 +48,7 @@ def require_settable(emulator: Emulator) -> ManualClock:
     """The manual clock `POST /_emulator/clock` sets; 409 under the system clock."""
     if not isinstance(emulator.clock, ManualClock):
         raise Conflict("Clock is not manual",
-                       detail="Start the emulator with --clock manual to set the time")  # fmt: skip
+                       detail="Start the emulator with --clock manual to set the time")
     return emulator.clock
 
 

@@ -116,7 +116,7 @@ def create(emulator: Emulator, org_id: str, created_by: str, body: ConnectionCre
         return insert(
             emulator, workspace, body.type, body.name, metadata,
             created_by=created_by, hidden=body.hidden,
-        )  # fmt: skip
+        )
 
 
 def get(emulator: Emulator, org_id: str, connection_id: str) -> Row:
@@ -214,7 +214,7 @@ def field_catalog_of(
                 "connection_id": connection_id, "id": emulator.ids.uuid(),
                 "catalog_version": version, "refreshed_at": now, "created_by": created_by,
                 "created_at": now, "updated_at": now,
-            }  # fmt: skip
+            }
             store.insert_field_catalog(emulator.store, existing)
         elif refresh:
             changes = {"catalog_version": version, "refreshed_at": now, "updated_at": now}

@@ -408,7 +408,7 @@ def load_seed_events(
             body = {k: v for k, v in item.items() if k not in ("id", "created_by", "ref")}
             parsed = _parse(emulator, {**body, "workspace": workspace["id"]}, "")
             who = Principal(kind="machine", org_id=org_id,
-                            created_by=str(item.get("created_by") or "fixture"))  # fmt: skip
+                            created_by=str(item.get("created_by") or "fixture"))
             row = _insert(emulator, who, workspace["id"], parsed, event_id)
         except ApiError as exc:
             detail = exc.detail or exc.message

@@ -25,9 +25,9 @@ from meshes_emulator.store.db import Row, decode_json
 def _connection(row: Row | None, connection_id: str) -> dict[str, Any]:
     if row is None:
         return {"id": connection_id, "name": None, "type": None, "active": False,
-                "inactive_reason": "connection_missing"}  # fmt: skip
+                "inactive_reason": "connection_missing"}
     return {"id": row["id"], "name": row["name"], "type": row["type"],
-            "active": bool(row["active"]), "inactive_reason": row["inactive_reason"]}  # fmt: skip
+            "active": bool(row["active"]), "inactive_reason": row["inactive_reason"]}
 
 
 def _delivery(rule_event: Row | None, attempts: list[Row]) -> dict[str, Any] | None:
@@ -79,7 +79,7 @@ def explain(emulator: Emulator, event_id: str) -> dict[str, Any]:
             "matched": why.matched and reason != "rule_created_later", "routed": routed is not None,
             "reason": reason, "detail": detail, "will_fail": why.will_fail,
             "delivery": _delivery(routed, attempts.get(routed["id"], []) if routed else []),
-        })  # fmt: skip
+        })
     for routed in rule_events.values():  # rules deleted since the event was routed to them
         metadata = decode_json(routed["rule_metadata"]) or {}
         entries.append({
@@ -90,10 +90,10 @@ def explain(emulator: Emulator, event_id: str) -> dict[str, Any]:
             "matched": True, "routed": True, "reason": "rule_deleted",
             "detail": "the event was routed to this rule, which has been deleted since",
             "will_fail": False, "delivery": _delivery(routed, attempts.get(routed["id"], [])),
-        })  # fmt: skip
+        })
     summary = {k: event[k] for k in ("id", "event", "resource", "resource_id", "status", "total_rules",
                                      "completed_count", "failed_count", "created_at", "started_at",
-                                     "completed_at")}  # fmt: skip
+                                     "completed_at")}
     summary["resource"] = summary["resource"] or matching.DEFAULT_RESOURCE
     summary["workspace"] = event["workspace_id"]
     result = {"event": summary, "rules": entries}
@@ -107,7 +107,7 @@ def timeline(explained: dict[str, Any]) -> list[str]:
     lines = [f"event {event['id']} {event['event']!r} resource={event['resource']}"
              f"{'/' + event['resource_id'] if event['resource_id'] else ''}: {event['status']} "
              f"({event['completed_count']}/{event['total_rules']} completed, "
-             f"{event['failed_count']} failed), created {event['created_at']}"]  # fmt: skip
+             f"{event['failed_count']} failed), created {event['created_at']}"]
     if not explained["rules"]:
         lines.append("  (the workspace has no rules)")
     for entry in explained["rules"]:
@@ -119,13 +119,13 @@ def timeline(explained: dict[str, Any]) -> list[str]:
             lines.append(f"{label}: not routed: {entry['reason']} ({entry['detail']})")
             continue
         lines.append(f"{label}: {delivery['status']} after {delivery['attempt_count']} attempt(s)"
-                     + (f" [{entry['reason']}]" if entry["reason"] != "matched" else ""))  # fmt: skip
+                     + (f" [{entry['reason']}]" if entry["reason"] != "matched" else ""))
         for attempt in delivery["attempts"]:
             status = f" HTTP {attempt['http_status']}" if attempt["http_status"] is not None else ""
             lines.append(f"    #{attempt['attempt_number']} {attempt['started_at']} "
                          f"{attempt['outcome_code'] or 'in flight'}{status}"
                          f"{' (manual)' if attempt['trigger'] == 'manual' else ''}: "
-                         f"{attempt['message'] or ''}".rstrip(": "))  # fmt: skip
+                         f"{attempt['message'] or ''}".rstrip(": "))
         if delivery["next_attempt_at"]:
             lines.append(f"    next attempt due {delivery['next_attempt_at']}")
     return lines

@@ -39,7 +39,7 @@ JSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "connections": ("metadata", "action_data"), "mappings": ("schema",), "rules": ("metadata",),
     "events": ("payload",), "rule_events": ("rule_metadata",), "attempts": ("request", "response"),
     "deliveries": ("request",), "sessions": ("allowed_origins", "scopes"), "faults": ("spec",),
-}  # fmt: skip
+}
 
 
 class StateFileError(FixtureError):
@@ -104,7 +104,7 @@ def dump(store: Store, *, with_secrets: bool = False, clock: Any = None) -> dict
         data["faults"] = reader.records(FAULTS, None)
         data["meta"] = {row["key"]: row["value"] for row in
                         export_store.meta_rows(store)
-                        if with_secrets or row["key"] not in SECRET_META}  # fmt: skip
+                        if with_secrets or row["key"] not in SECRET_META}
     return data
 
 
@@ -122,7 +122,7 @@ def dump_text(store: Store, *, with_secrets: bool = False, clock: Any = None,
 def export_state(emulator: Emulator, *, with_secrets: bool = False, as_json: bool = False) -> str:
     """The running emulator's whole state as text (`GET /_emulator/export`)."""
     return dump_text(emulator.store, with_secrets=with_secrets, clock=emulator.clock,
-                     as_json=as_json)  # fmt: skip
+                     as_json=as_json)
 
 
 def write_file(path: str, text: str) -> None:

@@ -102,7 +102,7 @@ class FaultBook:
         if fault.spec.deactivate and answered and context.connection is not None:
             connection_store.update_connection(emulator.store, context.connection_id, {
                 "active": 0, "inactive_reason": fault.spec.deactivate,
-                "updated_at": isoformat(emulator.clock.now())})  # fmt: skip
+                "updated_at": isoformat(emulator.clock.now())})
         return fault.spec.outcome_for(attrs, fault.id)
 
     # -- the API hook -----------------------------------------------------------------------
@@ -141,7 +141,7 @@ def _answer(fault: FaultState, delay: float) -> ApiFaultDecision:
 def state_of(row: Row) -> FaultState:
     spec = specs.parse_spec(decode_json(row["spec"]))
     return FaultState(id=row["id"], position=row["position"], spec=spec, hits=row["hits"],
-                      seen=row.get("seen") or 0, created_at=row["created_at"])  # fmt: skip
+                      seen=row.get("seen") or 0, created_at=row["created_at"])
 
 
 # -- changes ---------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def add_many(emulator: Emulator, items: list[Any], source: str = "api") -> list[
             store.insert_fault(emulator.store, {
                 "id": fault_id, "kind": spec.kind, "position": _position(emulator, position),
                 "spec": encode_json(spec.as_wire()), "budget": spec.budget, "hits": 0, "seen": 0,
-                "created_at": isoformat(emulator.clock.now())})  # fmt: skip
+                "created_at": isoformat(emulator.clock.now())})
             ids.append(fault_id)
         emulator.faults.invalidate()
         return [get(emulator, fault_id) for fault_id in ids]
@@ -240,7 +240,7 @@ def load_seed_faults(emulator: Emulator, items: list[Any]) -> None:
         add_many(emulator, items, source="fixture")
     except ValidationFailed as exc:
         detail = "; ".join(f"faults{d['param'] if d['param'].startswith('[') else '.' + d['param']}"
-                           f": {d['msg']}" for d in exc.data or [])  # fmt: skip
+                           f": {d['msg']}" for d in exc.data or [])
         raise BadRequest(detail=detail) from None
 
 

@@ -73,7 +73,7 @@ def _checked_schema(schema: Any) -> dict[str, Any]:
 def _version_conflict(expected: int | None, current: int | str) -> Conflict:
     return Conflict("Mapping version conflict",
                     detail=f"expected_version {expected} does not match the current version "
-                    f"{current}")  # fmt: skip
+                    f"{current}")
 
 
 def store_schema(
@@ -132,4 +132,4 @@ def put_default(
         return store_schema(
             emulator, conn, body.mapping_schema, body.name, created_by,
             expected_version=body.expected_version,
-        )  # fmt: skip
+        )

@@ -39,7 +39,7 @@ def _load_seed_item(emulator: Emulator, workspace: Row, item: Any, where: str) -
     body = validate(ConnectionCreate, {
         "workspace": workspace["id"], "type": item.get("type"), "name": item.get("name"),
         "metadata": item.get("metadata") or {}, "hidden": bool(item.get("hidden", False)),
-    })  # fmt: skip
+    })
     existing = store.find_by_name(emulator.store, workspace["id"], body.name)
     if existing is not None:
         return str(existing["id"])
@@ -75,7 +75,7 @@ def _insert_seed(
         created_by=str(item.get("created_by") or "fixture"), hidden=body.hidden,
         connection_id=connection_id, active=bool(item.get("active", reason is None)),
         inactive_reason=reason, action_data=data,
-    )  # fmt: skip
+    )
 
 
 def _remember(refs: dict[str, str], item: dict[str, Any], connection_id: str) -> None:

@@ -47,7 +47,7 @@ class Snapshot:
 
     def as_wire(self) -> dict[str, Any]:
         return {"name": self.name, "clock": {"mode": self.clock_mode, "now": isoformat(self.clock_now)},
-                "seed": self.ids.seed, "size_bytes": len(self.image)}  # fmt: skip
+                "seed": self.ids.seed, "size_bytes": len(self.image)}
 
 
 class SnapshotBook:
@@ -61,7 +61,7 @@ class SnapshotBook:
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or NAME.fullmatch(name) is None:
         raise ValidationFailed([{"param": "name", "msg": "must be 1-64 letters, digits, '_', '.' "
-                                 "or '-', starting with a letter or digit"}])  # fmt: skip
+                                 "or '-', starting with a letter or digit"}])
     return name
 
 
@@ -80,7 +80,7 @@ def take(emulator: Emulator, name: str) -> Snapshot:
                         clock_now=emulator.clock.now(), ids=copy.deepcopy(emulator.ids),
                         rng=copy.deepcopy(emulator.rng), policy=engine.policy,
                         webhook_timeout=engine.webhook_timeout,
-                        strict=emulator.leniency.strict)  # fmt: skip
+                        strict=emulator.leniency.strict)
     snapshots.items[name] = snapshot
     return snapshot
 

@@ -152,7 +152,7 @@ def statuses_by_event(store: Store, event_ids: list[str]) -> dict[str, dict[str,
 
 
 RULE_EVENT_STATE = ("status", "attempt_count", "due_at", "next_trigger", "started_at", "completed_at",
-                    "last_error")  # fmt: skip
+                    "last_error")
 EVENT_STATE = ("status", "total_rules", "completed_count", "failed_count", "started_at", "completed_at")
 
 

@@ -47,7 +47,7 @@ def test_webhook_shows_send_webhook_and_hubspot_its_lists(
     webhook = api.get(f"/connections/{create(api, ws, 'webhook')['id']}/actions").json()
     assert webhook == {"send_webhook": {
         "key": "send_webhook", "label": "Send Webhook", "noun": "Webhook", "fields": [],
-        "display": webhook["send_webhook"]["display"], "data": {}}}  # fmt: skip
+        "display": webhook["send_webhook"]["display"], "data": {}}}
     assert webhook["send_webhook"]["display"]["label"]
     hubspot = create(api, ws, "hubspot")
     actions = api.get(f"/connections/{hubspot['id']}/actions").json()
@@ -98,7 +98,7 @@ def test_admin_replaces_and_restores_action_data(
             {"id": "lifecycle_stage", "name": "Lifecycle Stage",
              "options": [{"value": "lead"}, {"value": "customer"}]},
         ],
-    }  # fmt: skip
+    }
     admin_path = f"/connections/{connection['id']}/action-data"
     replaced = meshes_server.admin("PUT", admin_path, custom)
     assert replaced == {"connection_id": connection["id"], "source": "stored", "action_data": custom}
@@ -130,7 +130,7 @@ def test_actions_of_an_inactive_connection_are_422(
     deactivated = meshes_server.admin(
         "POST", f"/connections/{connection['id']}/deactivate",
         {"reason": "oauth_authorization_revoked"},
-    )  # fmt: skip
+    )
     assert deactivated["active"] is False
     assert deactivated["inactive_reason"] == "oauth_authorization_revoked"
     response = api.get(path)
@@ -230,7 +230,7 @@ def test_inactive_connection_serves_its_catalog_but_cannot_refresh(
 ) -> None:
     connection = create(api, meshes_server.workspace_id or "", "salesforce")
     meshes_server.admin("POST", f"/connections/{connection['id']}/deactivate",
-                        {"reason": "oauth_reauthorization_required"})  # fmt: skip
+                        {"reason": "oauth_reauthorization_required"})
     path = f"/connections/{connection['id']}/fields"
     assert api.get(path).status_code == 200
     refused = api.get(path, params={"refresh": "true"})
@@ -241,7 +241,7 @@ def test_inactive_connection_serves_its_catalog_but_cannot_refresh(
 def test_admin_controls_need_a_known_connection(meshes_server: MeshesServer) -> None:
     with httpx.Client(base_url=meshes_server.url) as raw:
         for method, suffix in (("POST", "deactivate"), ("POST", "activate"),
-                               ("GET", "action-data"), ("DELETE", "action-data")):  # fmt: skip
+                               ("GET", "action-data"), ("DELETE", "action-data")):
             response = raw.request(method, f"/_emulator/connections/{UNKNOWN_ID}/{suffix}")
             assert response.status_code == 404
 
@@ -256,7 +256,7 @@ def test_admin_endpoints_answer_their_documented_shapes(
     assert raw.put(f"{base}/action-data", json={"meetings": []}).json()["source"] == "stored"
     assert raw.delete(f"{base}/action-data").json()["source"] == "generated"
     assert raw.post(f"{base}/deactivate", json={"reason": "authentication_invalid"}).json()[
-        "inactive_reason"] == "authentication_invalid"  # fmt: skip
+        "inactive_reason"] == "authentication_invalid"
     assert raw.post(f"{base}/activate").json()["active"] is True
     assert raw.post(f"{base}/deactivate", json={"reason": 5}).status_code == 400
 

@@ -54,7 +54,7 @@ def test_demo_fixes_hubspot_action_data_and_mapping(
     hubspot = "0c000001-0000-4000-8000-000000000005"
     actions = api.get(f"/connections/{hubspot}/actions").json()
     assert actions["add_to_list"]["data"]["lists"] == [
-        {"id": "5", "name": "Unit Test List"}, {"id": "6", "name": "Newsletter"}]  # fmt: skip
+        {"id": "5", "name": "Unit Test List"}, {"id": "6", "name": "Newsletter"}]
     mapping = api.get(f"/connections/{hubspot}/mappings/default").json()
     assert mapping["status"] == "stored"
     assert mapping["mapping"]["name"] == "HubSpot contacts"
@@ -71,7 +71,7 @@ def test_seed_inactive_connection_and_ref(
     path = write_seed(tmp_path, [
         {"name": "Zoom", "type": "zoom", "active": False,
          "inactive_reason": "oauth_authorization_revoked", "hidden": True},
-    ])  # fmt: skip
+    ])
     meshes_server.reset(fixtures=[path])
     [zoom] = api.get("/connections").json()["records"]
     assert zoom["active"] is False
@@ -103,7 +103,7 @@ def test_seed_reloads_without_duplicates(
          "schema.schema_version"),
         ("just a string", "must be a mapping"),
     ],
-)  # fmt: skip
+)
 def test_bad_seed_connections_are_refused_with_a_reason(
     meshes_server: MeshesServer, tmp_path: Path, connection: Any, expected: str
 ) -> None:
@@ -118,7 +118,7 @@ def test_a_refused_seed_loads_nothing(
     path = write_seed(tmp_path, [
         {"name": "Good", "type": "slack"},
         {"name": "Bad", "type": "sendgrid", "metadata": {"api_key": 42}},
-    ])  # fmt: skip
+    ])
     seed_error(meshes_server, path)
     meshes_server.reset()
     assert api.get("/connections").json()["count"] == 0
@@ -129,5 +129,5 @@ def test_seed_ids_must_be_unused(meshes_server: MeshesServer, tmp_path: Path) ->
     path = write_seed(tmp_path, [
         {"name": "One", "type": "slack", "id": same},
         {"name": "Two", "type": "slack", "id": same},
-    ])  # fmt: skip
+    ])
     assert "already used" in seed_error(meshes_server, path)

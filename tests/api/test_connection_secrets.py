@@ -30,7 +30,7 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
     for integration_type in INTEGRATION_TYPES:
         metadata = VALID_METADATA[integration_type]
         body = {"workspace": workspace, "type": integration_type,
-                "name": f"{integration_type} secrets", "metadata": metadata}  # fmt: skip
+                "name": f"{integration_type} secrets", "metadata": metadata}
         created = api.post("/connections", json=body)
         keep(created)
         connection = created.json()["connection"]
@@ -45,7 +45,7 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
         keep(api.get(f"{path}/fields", params={"refresh": "true"}))
         keep(api.get(f"{path}/mappings/default"))
         keep(api.put(f"{path}/mappings/default",
-                     json={"schema": {"schema_version": 1, "fields": []}}))  # fmt: skip
+                     json={"schema": {"schema_version": 1, "fields": []}}))
         keep(admin.post(f"/connections/{connection['id']}/deactivate"))
         keep(api.get(f"{path}/actions"))
         keep(admin.post(f"/connections/{connection['id']}/activate"))
@@ -58,7 +58,7 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
         "mailchimp": {"api_key": f"mc-{MARK}", "data_center": ["us6"]},
         "webhook": {"url": "https://e.com", "auth_scheme": "bearer", "bearer_token": f"b-{MARK}",
                     "headers": [{"name": "X-Key", "value": f"{MARK}\r\nInjected: 1"}]},
-    }  # fmt: skip
+    }
     for integration_type, metadata in broken.items():
         refused = api.post("/connections", json={"workspace": workspace, "type": integration_type,
                                                  "name": "Broken", "metadata": metadata})
@@ -77,7 +77,7 @@ def run_scenario(api: httpx.Client, meshes_server: MeshesServer) -> list[httpx.R
     keep(api.get("/integrations"))
     for connection in api.get("/connections", params={"limit": 200}).json()["records"]:
         keep(api.request("DELETE", f"/connections/{connection['id']}",
-                         json={"force_delete": True}))  # fmt: skip
+                         json={"force_delete": True}))
     keep(admin.get("/credentials"))
     keep(admin.get("/errors"))
     admin.close()
@@ -96,7 +96,7 @@ def test_no_secret_in_any_response_or_log(
     assert {200, 201, 400, 409, 422} <= statuses  # the scenario did reach every path
     for response in responses:
         assert MARK not in response.text, (response.request.method, response.request.url,
-                                           response.text[:500])  # fmt: skip
+                                           response.text[:500])
     assert MASK in "".join(r.text for r in responses)
     assert MARK not in caplog.text
     out, err = capfd.readouterr()

@@ -135,7 +135,7 @@ def test_create_validation(
         ("webhook", {"url": "https://e.com", "headers": [{"name": "Authorization", "value": "x"}]},
          ["metadata.headers[0]"]),
     ],
-)  # fmt: skip
+)
 @pytest.mark.meshes(strict=True)  # some are inferred checks (tests/api/test_leniency.py)
 def test_create_names_each_bad_credential_field(
     api: httpx.Client,
@@ -194,7 +194,7 @@ def test_duplicate_name_in_a_workspace_conflicts(
 def test_create_body_must_be_json_object(api: httpx.Client) -> None:
     assert api.post("/connections", json=["x"]).status_code == 400
     assert api.post("/connections", content=b"{nope", headers={"content-type": "application/json"}
-                    ).status_code == 400  # fmt: skip
+                    ).status_code == 400
 
 
 # -- read ----------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def test_update_replaces_name_and_metadata(api: httpx.Client, meshes_server: Mes
         f"/connections/{created['id']}",
         json={"name": "AC renamed", "metadata": {"api_url": "https://b.api-us1.com",
                                                   "api_key": "new-key"}},
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     updated = response.json()
     assert updated["name"] == "AC renamed"

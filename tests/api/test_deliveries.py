@@ -64,16 +64,16 @@ def test_done_when_scenario(
 ) -> None:
     receiver.replies["/fail"] = Reply(500, {"Content-Type": "text/plain"}, b"boom")
     good = webhook_connection(api, ws, receiver.url + "/ok", name="good",
-                              signing_algorithm="sha256", signing_secret="whsec-1")  # fmt: skip
+                              signing_algorithm="sha256", signing_secret="whsec-1")
     bad = webhook_connection(api, ws, receiver.url + "/fail", name="bad",
-                             signing_algorithm="sha512", signing_secret="whsec-2")  # fmt: skip
+                             signing_algorithm="sha512", signing_secret="whsec-2")
     hubspot = create_connection(api, ws, "hubspot")
     r_good = create_rule(api, ws, good["id"])
     r_bad = create_rule(api, ws, bad["id"])
     r_hub = create_rule(api, ws, hubspot["id"], action="add_to_list", metadata={"id": "42"})
 
     created = emit(ingest, payload={"email": "Ada@Example.com ", "first_name": "Ada",
-                                    "last_name": "Lovelace", "plan": "pro"})  # fmt: skip
+                                    "last_name": "Lovelace", "plan": "pro"})
     settle(meshes_server)
     middle = event_of(api, created["id"])
     assert middle["status"] == "retrying"
@@ -102,7 +102,7 @@ def test_done_when_scenario(
     upsert, membership = sink["request"]["requests"]
     assert upsert["body"]["inputs"][0]["properties"] == {
         "email": "ada@example.com", "firstname": "Ada", "lastname": "Lovelace"
-    }  # fmt: skip
+    }
     assert membership["url"].endswith("/contacts/v1/lists/42/add")
     assert sink["outcome_code"] == "delivered" and sink["event_id"] == created["id"]
 
@@ -140,7 +140,7 @@ def test_matching_rules_only(
     def rule(event: str = "user.signup", **extra: Any) -> str:
         metadata = {"id": "C1", "template": "x", **extra.pop("metadata", {})}
         return str(create_rule(api, ws, slack["id"], event, action="send_message",
-                               metadata=metadata, **extra)["id"])  # fmt: skip
+                               metadata=metadata, **extra)["id"])
 
     plain = rule(metadata={"n": "1"})
     hidden = rule(metadata={"n": "2"}, hidden=True)
@@ -153,7 +153,7 @@ def test_matching_rules_only(
     other_ws, _ = meshes_server.create_workspace("Elsewhere")
     other_slack = create_connection(api, other_ws, "slack")
     create_rule(api, other_ws, other_slack["id"], action="send_message",
-                metadata={"id": "C", "template": "x"})  # fmt: skip
+                metadata={"id": "C", "template": "x"})
 
     created = emit(ingest, resource="users", resource_id="u1")
     event = event_of(api, created["id"])
@@ -168,7 +168,7 @@ def test_deleted_rule_stops_routing(
 ) -> None:
     slack = create_connection(api, ws, "slack")
     rule = create_rule(api, ws, slack["id"], action="send_message",
-                       metadata={"id": "C1", "template": "x"})  # fmt: skip
+                       metadata={"id": "C1", "template": "x"})
     first = emit(ingest)
     api.delete(f"/rules/{rule['id']}")
     second = emit(ingest)
@@ -182,9 +182,9 @@ def test_inactive_connection_fails_with_auth_failed(
 ) -> None:
     slack = create_connection(api, ws, "slack")
     rule = create_rule(api, ws, slack["id"], action="send_message",
-                       metadata={"id": "C1", "template": "x"})  # fmt: skip
+                       metadata={"id": "C1", "template": "x"})
     meshes_server.admin("POST", f"/connections/{slack['id']}/deactivate",
-                        {"reason": "oauth_authorization_revoked"})  # fmt: skip
+                        {"reason": "oauth_authorization_revoked"})
     created = emit(ingest)
     settle(meshes_server)
     state = rule_event(api, created["id"], rule["id"])
@@ -210,7 +210,7 @@ def test_webhook_raw_mode_put_with_basic_auth_and_headers(
 ) -> None:
     hook = webhook_connection(api, ws, receiver.url + "/raw", payload_mode="raw", http_method="PUT",
                               auth_scheme="basic", basic_username="u", basic_password="p",
-                              headers=[{"name": "X-Tenant", "value": "acme"}])  # fmt: skip
+                              headers=[{"name": "X-Tenant", "value": "acme"}])
     create_rule(api, ws, hook["id"])
     created = emit(ingest, resource="users", resource_id="u-9")
     settle(meshes_server)
@@ -282,7 +282,7 @@ def test_rate_limited_honours_retry_after(
     [(404, "destination_not_found", "failed"), (410, "destination_gone", "failed"),
      (401, "auth_failed", "failed"), (503, "rejected_server_error", "retrying"),
      (301, "delivered", "completed")],
-)  # fmt: skip
+)
 def test_webhook_status_classification(
     api: httpx.Client,
     ingest: httpx.Client,
@@ -309,7 +309,7 @@ def test_simulated_refusals_fail_at_once(
     slack = create_connection(api, ws, "slack")
     hubspot = create_connection(api, ws, "hubspot")
     no_channel = create_rule(api, ws, slack["id"], action="send_message",
-                             metadata={"template": "hi"})  # fmt: skip
+                             metadata={"template": "hi"})
     needs_email = create_rule(api, ws, hubspot["id"], action="add_to_list", metadata={"id": "1"})
     created = emit(ingest, payload={"first_name": "NoMail"})
     settle(meshes_server)
@@ -322,9 +322,9 @@ def test_simulated_refusals_fail_at_once(
     assert deliveries(meshes_server, event=created["id"]) == []
     (attempt,) = attempts(api, created["id"], needs_email["id"])
     details = api.get(f"/events/{created['id']}/rules/{needs_email['id']}/attempts/"
-                      f"{attempt['id']}/response-details").json()  # fmt: skip
+                      f"{attempt['id']}/response-details").json()
     assert details == {"attempt_id": attempt["id"], "http_status": None,
-                       "provider_error_code": None, "headers": {}, "body": None}  # fmt: skip
+                       "provider_error_code": None, "headers": {}, "body": None}
 
 
 def test_slack_message_rendered_into_sink(
@@ -332,7 +332,7 @@ def test_slack_message_rendered_into_sink(
 ) -> None:
     slack = create_connection(api, ws, "slack")
     rule = create_rule(api, ws, slack["id"], "order.paid", action="send_message",
-                       metadata={"id": "C9", "template": "{{user.name}} paid {{amount}}{{x}}"})  # fmt: skip
+                       metadata={"id": "C9", "template": "{{user.name}} paid {{amount}}{{x}}"})
     created = emit(ingest, event="order.paid", payload={"user": {"name": "Ada"}, "amount": 12.5})
     settle(meshes_server)
     (sink,) = deliveries(meshes_server, rule=rule["id"])
@@ -348,7 +348,7 @@ def test_deliveries_filters(
     discord = create_connection(api, ws, "discord")
     r1 = create_rule(api, ws, slack["id"], action="send_message", metadata={"id": "C", "template": "a"})
     r2 = create_rule(api, ws, discord["id"], action="send_message",
-                     metadata={"id": "D", "title": "t", "template": "b"})  # fmt: skip
+                     metadata={"id": "D", "title": "t", "template": "b"})
     e1, e2 = emit(ingest), emit(ingest)
     settle(meshes_server)
     assert len(deliveries(meshes_server)) == 4
@@ -357,7 +357,7 @@ def test_deliveries_filters(
     assert {d["connection"] for d in deliveries(meshes_server, rule=r2["id"])} == {discord["id"]}
     assert {d["event_id"] for d in deliveries(meshes_server, event=e2["id"])} == {e2["id"]}
     assert [d["event_id"] for d in deliveries(meshes_server, integration_type="slack")] == [
-        e1["id"], e2["id"]]  # fmt: skip
+        e1["id"], e2["id"]]
     assert deliveries(meshes_server, workspace=UNKNOWN_ID) == []
     with httpx.Client(base_url=meshes_server.url) as raw:
         assert raw.get("/_emulator/deliveries?limit=0").status_code == 400
@@ -399,9 +399,9 @@ def test_retry_failed_rule_then_completed(
     assert (event["completed_count"], event["failed_count"]) == (1, 0)
     history = attempts(api, created["id"], rule["id"])
     assert [(a["attempt_number"], a["trigger"], a["outcome_code"]) for a in history] == [
-        (1, "scheduled", "destination_not_found"), (2, "manual", "delivered")]  # fmt: skip
+        (1, "scheduled", "destination_not_found"), (2, "manual", "delivered")]
     assert rule_event(api, created["id"], rule["id"])["last_error"].startswith(
-        "destination_not_found")  # fmt: skip
+        "destination_not_found")
 
 
 def test_retry_of_completed_or_canceled_conflicts(
@@ -441,7 +441,7 @@ def test_retry_too_early_when_retry_is_imminent(
     settle(meshes_server)
     history = attempts(api, created["id"], rule["id"])
     assert [(a["attempt_number"], a["trigger"]) for a in history] == [
-        (1, "scheduled"), (2, "scheduled"), (3, "manual")]  # fmt: skip
+        (1, "scheduled"), (2, "scheduled"), (3, "manual")]
     assert history[2]["started_at"] == "2026-01-01T00:00:01.000Z"
 
 
@@ -593,7 +593,7 @@ def test_cancel_event(
     event = response.json()
     assert event["status"] == "canceled" and event["completed_at"]
     assert {r["rule"]: r["status"] for r in event["rule_events"]} == {
-        a["id"]: "canceled", b["id"]: "canceled"}  # fmt: skip
+        a["id"]: "canceled", b["id"]: "canceled"}
     assert api.post(f"/events/{created['id']}/cancel").status_code == 409
     assert api.post(f"/events/{UNKNOWN_ID}/cancel").status_code == 404
     other, _ = other_org_client(meshes_server)

@@ -57,7 +57,7 @@ def test_seeded_rules_and_events_are_delivered(
         ("events:\n      - {event: a, payload: [1]}", "events[0]: payload"),
         ("events:\n      - {event: a, payload: {x: 1}, id: 12}", "events[0]: id"),
     ],
-)  # fmt: skip
+)
 def test_bad_seed_entries_name_themselves(
     meshes_server: MeshesServer, tmp_path: Path, section: str, needle: str
 ) -> None:

@@ -29,7 +29,7 @@ def test_create_with_publishable_key(ingest: httpx.Client, meshes_server: Meshes
 
 def test_create_with_machine_token_names_workspace(api: httpx.Client, meshes_server: MeshesServer) -> None:
     body = {"event": "order.paid", "payload": {"id": "o1"}, "workspace": meshes_server.workspace_id,
-            "resource": "orders", "resource_id": "ord:1", "type": "event"}  # fmt: skip
+            "resource": "orders", "resource_id": "ord:1", "type": "event"}
     event = api.post("/events", json=body).json()["event"]
     assert event["resource"] == "orders" and event["resource_id"] == "ord:1"
     assert event["created_by"] == meshes_server.access_key
@@ -152,7 +152,7 @@ def test_credentials_required(raw: httpx.Client) -> None:
     response = raw.post("/api/v1/events", json={"event": "a", "payload": PAYLOAD})
     assert response.status_code == 401
     bad_key = raw.post("/api/v1/events", json={"event": "a", "payload": PAYLOAD},
-                       headers={"X-Meshes-Publishable-Key": "mesh_pub_no_such_key"})  # fmt: skip
+                       headers={"X-Meshes-Publishable-Key": "mesh_pub_no_such_key"})
     assert bad_key.status_code == 401
 
 
@@ -244,7 +244,7 @@ def test_get_event_with_rule_events(
     ws = meshes_server.workspace_id or ""
     slack = create_connection(api, ws, "slack")
     rule = create_rule(api, ws, slack["id"], action="send_message",
-                       metadata={"id": "C1", "template": "hi"})  # fmt: skip
+                       metadata={"id": "C1", "template": "hi"})
     created = emit(ingest, resource_id="u1")
     pending = api.get(f"/events/{created['id']}").json()
     assert pending["total_rules"] == 1
@@ -350,7 +350,7 @@ def emitted_statuses() -> set[str]:
 
     rule_event_statuses = ("pending", "processing", "retrying", "completed", "failed", "canceled")
     derived = {event_state(combo).status for size in range(3)
-               for combo in product(rule_event_statuses, repeat=size)}  # fmt: skip
+               for combo in product(rule_event_statuses, repeat=size)}
     return derived | set(rule_event_statuses)
 
 
@@ -367,7 +367,7 @@ def test_status_filter_accepts_every_emitted_status(
     expected = {"completed": emit(ingest, event="ok.done")["id"],
                 "failed": emit(ingest, event="bad.done")["id"],
                 "retrying": emit(ingest, event="slow.done")["id"],
-                "canceled": emit(ingest, event="stop.done")["id"]}  # fmt: skip
+                "canceled": emit(ingest, event="stop.done")["id"]}
     settle(meshes_server)  # the 503s leave their events retrying; cancel one of them
     assert api.post(f"/events/{expected['canceled']}/cancel").status_code == 200
     path = f"/workspaces/{ws}/events"

@@ -27,7 +27,7 @@ def assert_cors(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize("path", ["/events", "/events/bulk"])
 def test_preflight_and_actual_response_agree(raw: httpx.Client, ingest: httpx.Client,
-                                             path: str) -> None:  # fmt: skip
+                                             path: str) -> None:
     preflight = raw.options(f"/api/v1{path}", headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "content-type,x-meshes-publishable-key,x-meshes-client"})
@@ -43,7 +43,7 @@ def test_preflight_and_actual_response_agree(raw: httpx.Client, ingest: httpx.Cl
 
 
 def test_207_400_413_and_auth_failures(ingest: httpx.Client, raw: httpx.Client,
-                                       meshes_server: MeshesServer) -> None:  # fmt: skip
+                                       meshes_server: MeshesServer) -> None:
     partial = ingest.post("/events/bulk", json=[EVENT, {"payload": {}}])
     assert partial.status_code == 207
     assert_cors(partial)

@@ -73,7 +73,7 @@ def test_first_put_stores_version_two_then_increments(
 
 def test_stale_expected_version_conflicts(api: httpx.Client, hubspot: dict[str, Any]) -> None:
     assert api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 1}).status_code \
-        == 200  # fmt: skip
+        == 200
     api.put(path_of(hubspot), json={"schema": SCHEMA})
     stale = api.put(path_of(hubspot), json={"schema": SCHEMA, "expected_version": 2})
     assert stale.status_code == 409
@@ -128,7 +128,7 @@ def test_concurrent_writers_holding_one_version(
 def test_the_write_itself_refuses_a_version_changed_after_the_check(
     monkeypatch: pytest.MonkeyPatch, meshes_server: MeshesServer, api: httpx.Client,
     hubspot: dict[str, Any], stored_before: bool,
-) -> None:  # fmt: skip
+) -> None:
     """The version check and the write are one conditional statement: a writer whose read is
     already stale when it writes (another write landed in between) gets 409, nothing is lost."""
     if stored_before:
@@ -191,7 +191,7 @@ def test_go_path_form_is_stored_in_canonical_form(
         pytest.param({"schema": SCHEMA, "workspace_id": UNKNOWN_ID}, "workspace_id",  # inferred
                      marks=pytest.mark.meshes(strict=True)),
     ],
-)  # fmt: skip
+)
 def test_invalid_bodies_are_422(
     api: httpx.Client, hubspot: dict[str, Any], body: dict[str, Any], param: str
 ) -> None:
@@ -225,7 +225,7 @@ def test_unknown_and_foreign_connection_is_404(
         foreign = create(other, foreign_workspace, "hubspot")
     for connection in ({"id": UNKNOWN_ID}, foreign):
         for response in (api.get(path_of(connection)),
-                         api.put(path_of(connection), json={"schema": SCHEMA})):  # fmt: skip
+                         api.put(path_of(connection), json={"schema": SCHEMA})):
             assert response.status_code == 404
             assert response.json()["message"] == "Connection not found"
 

@@ -50,7 +50,7 @@ def test_create_keeps_flags_and_extra_metadata(api: httpx.Client, meshes_server:
     extra = {"action": "send_message", "id": "C1", "template": "Hi {{name}}", "n": 3}
     rule = create_rule(api, meshes_server.workspace_id or "", slack["id"], "order.paid",
                        action="send_message", metadata=extra, active=False, hidden=True,
-                       resource_id="ord:1")  # fmt: skip
+                       resource_id="ord:1")
     assert rule["metadata"] == extra
     assert rule["active"] is False and rule["hidden"] is True
     assert rule["resource_id"] == "ord:1"
@@ -167,11 +167,11 @@ def test_get_and_404(api: httpx.Client, meshes_server: MeshesServer, hubspot: di
 def test_lists_and_filters(api: httpx.Client, meshes_server: MeshesServer, hubspot: dict[str, Any]) -> None:
     ws = meshes_server.workspace_id or ""
     a = create_rule(api, ws, hubspot["id"], "user.signup", action="add_to_list",
-                    metadata={"id": "1"}, resource="contacts", resource_id="c1")  # fmt: skip
+                    metadata={"id": "1"}, resource="contacts", resource_id="c1")
     b = create_rule(api, ws, hubspot["id"], "user.signup", action="add_to_list",
-                    metadata={"id": "2"})  # fmt: skip
+                    metadata={"id": "2"})
     c = create_rule(api, ws, hubspot["id"], "order.paid", action="add_to_list",
-                    metadata={"id": "3"}, resource="orders")  # fmt: skip
+                    metadata={"id": "3"}, resource="orders")
     page = api.get("/rules").json()
     assert page["limit"] == 20 and page["next_cursor"] is None
     assert [r["id"] for r in page["records"]] == [c["id"], b["id"], a["id"]]
@@ -210,11 +210,11 @@ def test_delete_returns_summary(
     api: httpx.Client, meshes_server: MeshesServer, hubspot: dict[str, Any]
 ) -> None:
     rule = create_rule(api, meshes_server.workspace_id or "", hubspot["id"], action="add_to_list",
-                       resource="contacts")  # fmt: skip
+                       resource="contacts")
     response = api.delete(f"/rules/{rule['id']}")
     assert response.status_code == 200
     assert response.json() == {"id": rule["id"], "connection": hubspot["id"],
-                               "event": "user.signup", "type": "hubspot", "resource": "contacts"}  # fmt: skip
+                               "event": "user.signup", "type": "hubspot", "resource": "contacts"}
     assert api.get(f"/rules/{rule['id']}").status_code == 404
     again = api.delete(f"/rules/{rule['id']}")
     assert again.status_code == 404
@@ -226,7 +226,7 @@ def test_rule_creation_fills_catalogs(
 ) -> None:
     ws = meshes_server.workspace_id
     create_rule(api, ws or "", hubspot["id"], "invoice.sent", action="add_to_list",
-                resource="invoices")  # fmt: skip
+                resource="invoices")
     event_types = [e["key"] for e in api.get(f"/workspaces/{ws}/event-types").json()]
     resources = [e["key"] for e in api.get(f"/workspaces/{ws}/resources").json()]
     assert "invoice.sent" in event_types

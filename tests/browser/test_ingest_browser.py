@@ -64,7 +64,7 @@ def stored(api: httpx.Client, event: str) -> list[dict[str, Any]]:
 
 
 def test_browser_reads_201_207_and_400(page: Any, api: httpx.Client, meshes_server: MeshesServer,
-                                       host_site: HostSite) -> None:  # fmt: skip
+                                       host_site: HostSite) -> None:
     open_app(page, host_site, meshes_server)
 
     single = emit(page, "/events", {"event": "user.signup", "payload": {"email": "ada@example.com"}})
@@ -93,7 +93,7 @@ def test_browser_reads_201_207_and_400(page: Any, api: httpx.Client, meshes_serv
 
 def test_browser_reads_retry_after_of_429(page: Any, api: httpx.Client,
                                           meshes_server: MeshesServer,
-                                          host_site: HostSite) -> None:  # fmt: skip
+                                          host_site: HostSite) -> None:
     open_app(page, host_site, meshes_server)
     meshes_server.fail_api(429, method="POST", path="/events", retry_after=7, times=1)
     limited = emit(page, "/events", {"event": "user.signup", "payload": {"email": "ada@example.com"}})

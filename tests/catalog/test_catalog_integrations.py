@@ -185,7 +185,7 @@ def test_webhook_fields_and_secrets() -> None:
         "url", "http_method", "payload_mode", "auth_scheme", "basic_username", "basic_password",
         "bearer_token", "auth_header_name", "auth_header_value", "signing_algorithm",
         "signing_secret", "signature_header", "headers",
-    ]  # fmt: skip
+    ]
     assert fields["url"]["validate"] == "url"
     assert [o["value"] for o in fields["http_method"]["options"]] == ["POST", "PUT", "PATCH"]
     assert [o["value"] for o in fields["signing_algorithm"]["options"]] == [
@@ -256,7 +256,7 @@ def test_loader_returns_copies_and_handles_unknown_types() -> None:
 
 @pytest.mark.parametrize(("integration_type", "action"), [
     ("activecampaign", "sync_contact"), ("customer_io", "track_event"),
-    ("pipedrive", "sync_person"), ("webhook", "send_webhook")])  # fmt: skip
+    ("pipedrive", "sync_person"), ("webhook", "send_webhook")])
 def test_action_only_actions(integration_type: str, action: str) -> None:
     """Rules file: `fields: []` for action-only actions; they have no input descriptors."""
     described = catalog.get_integration(integration_type)["actions"][action]  # type: ignore[index]

@@ -58,7 +58,7 @@ def test_queue_runs_in_due_order_and_reports_due_times() -> None:
             ran = (await h.dispatcher.drain(until=later, on_due=step)).ran
             assert [a.attempt_number for a in ran] == [2, 3, 4]
             assert [d - DEFAULT_START for d in seen] == [
-                timedelta(seconds=1.5), timedelta(seconds=3.5), timedelta(seconds=7.5)]  # fmt: skip
+                timedelta(seconds=1.5), timedelta(seconds=3.5), timedelta(seconds=7.5)]
             assert ran[-1].status == "failed"
             assert {a.rule_id for a in ran} == {down_rule}
             assert slack_rule

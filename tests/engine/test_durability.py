@@ -243,7 +243,7 @@ def test_sigkill_with_many_webhooks_in_flight_recovers_each_once(tmp_path: Path)
             key = info["workspaces"][0]["publishable_key"]
             headers = {"X-Meshes-Publishable-Key": key}
             with httpx.Client(base_url=info["api_url"], headers=headers, timeout=30,
-                              trust_env=False) as client:  # fmt: skip
+                              trust_env=False) as client:
                 for n in range(20):
                     body = {"event": "load.test", "payload": {"n": n}}
                     assert client.post("/events", json=body).status_code == 201
@@ -260,7 +260,7 @@ def test_sigkill_with_many_webhooks_in_flight_recovers_each_once(tmp_path: Path)
                 assert len(events) == 20 and {e["status"] for e in events} == {"completed"}
                 for event in events:
                     rule = next(r for r in api.get(f"/events/{event['id']}").json()["rule_events"]
-                                if r["integration_type"] == "webhook")  # fmt: skip
+                                if r["integration_type"] == "webhook")
                     page = api.get(f"/events/{event['id']}/rules/{rule['rule']}/attempts").json()
                     records = page["records"]
                     runs = sorted((a["attempt_number"], a["outcome_code"], a["message"]) for a in records)

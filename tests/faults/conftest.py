@@ -21,7 +21,7 @@ from tests.faults.helpers import Route
 @pytest.fixture
 def admin(meshes_server: MeshesServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=meshes_server.url + "/_emulator", timeout=30,
-                      event_hooks=validating_hooks()) as client:  # fmt: skip
+                      event_hooks=validating_hooks()) as client:
         yield client
 
 
@@ -36,7 +36,7 @@ def hubspot(api: httpx.Client, ws: str) -> Route:
 def slack(api: httpx.Client, ws: str) -> Route:
     connection = create_connection(api, ws, "slack", name="Slack")
     rule = create_rule(api, ws, connection["id"], action="send_message",
-                       metadata={"id": "C1", "template": "Hi {{first_name}}"})  # fmt: skip
+                       metadata={"id": "C1", "template": "Hi {{first_name}}"})
     return Route(connection, rule)
 
 

@@ -22,7 +22,7 @@ def test_add_list_get_delete(admin: httpx.Client) -> None:
         "outcome": "timeout", "status": None, "retry_after": None, "message": None,
         "deactivate": None, "schedule": {"first": 2}, "budget": None, "source": "api",
         "hits": 0, "seen": 0, "created_at": "2026-01-01T00:00:00.000Z",
-    }  # fmt: skip
+    }
     api_fault = admin.post("/faults", json={"kind": "api", "path": "/events", "status": 429}).json()
     assert api_fault["id"] == "fault_2" and api_fault["schedule"] == {"always": True}
     assert api_fault["method"] is None and api_fault["path"] == "/events"
@@ -41,14 +41,14 @@ def test_nested_form_is_accepted(admin: httpx.Client) -> None:
     fault = admin.post("/faults", json={
         "kind": "delivery", "match": {"integration_type": ["slack", "discord"], "event": "user.*"},
         "outcome": "rate_limited", "retry_after": 5, "schedule": {"every": 2}, "budget": 4,
-    }).json()  # fmt: skip
+    }).json()
     assert fault["match"] == {"integration_type": ["slack", "discord"], "event": "user.*"}
     assert (fault["status"], fault["retry_after"], fault["schedule"], fault["budget"]) == (
-        429, 5.0, {"every": 2}, 4)  # fmt: skip
+        429, 5.0, {"every": 2}, 4)
     # What GET returns can be posted back as is.
     again = admin.post("/faults", json=fault).json()
     assert {k: v for k, v in again.items() if k not in ("id", "position")} == {
-        k: v for k, v in fault.items() if k not in ("id", "position")}  # fmt: skip
+        k: v for k, v in fault.items() if k not in ("id", "position")}
 
 
 def test_add_a_list_all_or_nothing(admin: httpx.Client) -> None:
@@ -157,15 +157,15 @@ def test_seed_file_faults_reload_at_reset(
     meshes_server.reset(fixtures=[str(seed)])
     faults = meshes_server.faults()
     assert [(f["id"], f["source"], f["kind"]) for f in faults] == [
-        ("fault_1", "fixture", "delivery"), ("fault_2", "fixture", "api")]  # fmt: skip
+        ("fault_1", "fixture", "delivery"), ("fault_2", "fixture", "api")]
     with meshes_server.ingest_client() as ingest:
         assert ingest.post("/events", json={"event": "user.signup",
-                                            "payload": {"email": "a@b.io"}}).status_code == 429  # fmt: skip
+                                            "payload": {"email": "a@b.io"}}).status_code == 429
         created = emit(ingest)
     meshes_server.advance(5)
     rule_id = api.get(f"/events/{created['id']}").json()["rule_events"][0]["rule"]
     assert [a["outcome_code"] for a in attempts(api, created["id"], rule_id)] == [
-        "rejected_server_error", "rejected_server_error", "delivered"]  # fmt: skip
+        "rejected_server_error", "rejected_server_error", "delivered"]
     meshes_server.clear_faults()
     meshes_server.reset(fixtures=[str(seed)])  # cleared, then loaded again with fresh counters
     assert [(f["id"], f["hits"]) for f in meshes_server.faults()] == [("fault_1", 0), ("fault_2", 0)]

@@ -16,7 +16,7 @@ EVENT = {"event": "user.signup", "payload": {"email": "ada@example.com"}}
 
 
 def test_429_with_retry_after_then_accepted(ingest: httpx.Client, api: httpx.Client,
-                                            meshes_server: MeshesServer) -> None:  # fmt: skip
+                                            meshes_server: MeshesServer) -> None:
     fault = meshes_server.fail_api(429, method="POST", path="/events", retry_after=7, times=2)
     for _ in range(2):
         refused = ingest.post("/events", json=EVENT)
@@ -25,7 +25,7 @@ def test_429_with_retry_after_then_accepted(ingest: httpx.Client, api: httpx.Cli
         assert refused.headers["X-Meshes-Emulator-Fault"] == fault["id"]
         assert refused.json() == {"message": "Too Many Requests", "error": {
             "name": "TooManyRequests",
-            "message": f"Too Many Requests (injected by emulator fault {fault['id']})"}}  # fmt: skip
+            "message": f"Too Many Requests (injected by emulator fault {fault['id']})"}}
     assert api.get("/events").json()["count"] == 0  # nothing was written
     assert ingest.post("/events", json=EVENT).status_code == 201
     assert meshes_server.faults()[0]["hits"] == 2
@@ -42,7 +42,7 @@ def test_default_retry_after_only_on_429(ingest: httpx.Client, meshes_server: Me
 
 @pytest.mark.parametrize(("status", "name"), [(503, "ServiceUnavailable"),
                                               (500, "InternalServerError"),
-                                              (502, "Error")])  # fmt: skip
+                                              (502, "Error")])
 def test_server_errors(api: httpx.Client, meshes_server: MeshesServer, status: int, name: str) -> None:
     meshes_server.fail_api(status, method="GET", path="/workspaces", message="Down for maintenance")
     response = api.get("/workspaces")
@@ -52,7 +52,7 @@ def test_server_errors(api: httpx.Client, meshes_server: MeshesServer, status: i
 
 
 def test_method_and_path_patterns(api: httpx.Client, ingest: httpx.Client,
-                                  meshes_server: MeshesServer) -> None:  # fmt: skip
+                                  meshes_server: MeshesServer) -> None:
     created = emit(ingest)
     meshes_server.fail_api(503, method=["GET"], path="/events/{event_id}")
     assert api.get(f"/events/{created['id']}").status_code == 503
@@ -105,6 +105,6 @@ def test_deleting_the_fault_restores_the_route(ingest: httpx.Client, meshes_serv
 
 def test_custom_body(ingest: httpx.Client, meshes_server: MeshesServer) -> None:
     meshes_server.admin("POST", "/faults", {"kind": "api", "status": 429, "path": "/events",
-                                            "body": {"message": "Too Many Requests"}})  # fmt: skip
+                                            "body": {"message": "Too Many Requests"}})
     response = ingest.post("/events", json=EVENT)
     assert response.json() == {"message": "Too Many Requests"}  # reference §4.3's bare body

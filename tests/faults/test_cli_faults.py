@@ -17,19 +17,19 @@ from tests.helpers import serve
 
 def test_compact_specs() -> None:
     assert parse_cli("integration_type=hubspot,status=503,first=2") == [
-        {"kind": "delivery", "integration_type": "hubspot", "status": 503, "first": 2}]  # fmt: skip
+        {"kind": "delivery", "integration_type": "hubspot", "status": 503, "first": 2}]
     assert parse_cli("api:method=POST|PUT,path=/events,status=429,retry_after=2.5,times=3") == [
         {"kind": "api", "method": ["POST", "PUT"], "path": "/events", "status": 429,
-         "retry_after": 2.5, "times": 3}]  # fmt: skip
+         "retry_after": 2.5, "times": 3}]
     assert parse_cli("outcome=timeout,attempts=1|3,connection=HubSpot") == [
-        {"kind": "delivery", "outcome": "timeout", "attempts": [1, 3], "connection": "HubSpot"}]  # fmt: skip
+        {"kind": "delivery", "outcome": "timeout", "attempts": [1, 3], "connection": "HubSpot"}]
     assert parse_cli("outcome=timeout,attempts=2")[0]["attempts"] == [2]
     assert parse_cli("outcome=auth_failed,deactivate=true,probability=0.25")[0]["deactivate"] is True
     assert parse_cli('[{"outcome": "timeout"}, {"kind": "api", "status": 503}]')[1]["kind"] == "api"
 
 
 @pytest.mark.parametrize("text", ["status", "status=200", "outcome=nope", "{bad json", '{"first": 1}',
-                                  "kind=api,status=503,outcome=timeout"])  # fmt: skip
+                                  "kind=api,status=503,outcome=timeout"])
 def test_bad_compact_specs(text: str) -> None:
     with pytest.raises(FaultSpecError):
         parse_cli(text)
@@ -48,13 +48,13 @@ def _faults(info: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_serve_with_faults(tmp_path: Path) -> None:
     api_fault = json.dumps({"kind": "api", "method": "POST", "path": "/events", "status": 503,
-                            "times": 1})  # fmt: skip
+                            "times": 1})
     args = ("--db", str(tmp_path / "f.db"), "--clock", "manual",
-            "--fault", "integration_type=hubspot,status=503,first=2", "--fault", api_fault)  # fmt: skip
+            "--fault", "integration_type=hubspot,status=503,first=2", "--fault", api_fault)
     with serve(*args) as info:
         faults = _faults(info)
         assert [(f["id"], f["source"], f["kind"]) for f in faults] == [
-            ("fault_1", "cli", "delivery"), ("fault_2", "cli", "api")]  # fmt: skip
+            ("fault_1", "cli", "delivery"), ("fault_2", "cli", "api")]
         event = {"event": "x", "payload": {"n": 1}}
         key = info["workspaces"][0]["publishable_key"]
         headers = {"X-Meshes-Publishable-Key": key}

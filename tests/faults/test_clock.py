@@ -14,7 +14,7 @@ from tests.helpers import emulator_of
 def test_advance_steps_through_due_times_in_order(
     api: httpx.Client, ingest: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer,
     hubspot: Route, slack: Route,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", connection=hubspot.connection_id, first=3)
     meshes_server.fail("rejected_server_error", connection=slack.connection_id, first=1)
     created = emit(ingest)
@@ -24,7 +24,7 @@ def test_advance_steps_through_due_times_in_order(
     body = response.json()
     assert (body["from"], body["now"]) == ("2026-01-01T00:00:00.000Z", "2026-01-01T01:00:00.000Z")
     ran = [(a["started_at"][11:19], a["rule_id"], a["attempt_number"], a["outcome_code"])
-           for a in body["attempts"]]  # fmt: skip
+           for a in body["attempts"]]
     assert ran == [
         ("00:00:01", hubspot.rule_id, 2, "timeout"),
         ("00:00:01", slack.rule_id, 2, "delivered"),
@@ -36,7 +36,7 @@ def test_advance_steps_through_due_times_in_order(
     assert event["completed_at"] == "2026-01-01T00:00:07.000Z"
     assert [a["completed_at"] for a in attempts(api, created["id"], hubspot.rule_id)] == [
         "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.000Z", "2026-01-01T00:00:03.000Z",
-        "2026-01-01T00:00:07.000Z"]  # fmt: skip
+        "2026-01-01T00:00:07.000Z"]
 
 
 def test_later_attempts_wait_for_the_clock(
@@ -56,15 +56,15 @@ def test_later_attempts_wait_for_the_clock(
 def test_setting_the_clock_also_steps(
     api: httpx.Client, ingest: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer,
     hubspot: Route,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", connection=hubspot.connection_id, first=2)
     created = emit(ingest)
     meshes_server.settle()
     assert admin.post("/clock", json={"now": "2026-01-02T00:00:00Z"}).json()["now"] == (
-        "2026-01-02T00:00:00.000Z")  # fmt: skip
+        "2026-01-02T00:00:00.000Z")
     starts = [a["started_at"] for a in attempts(api, created["id"], hubspot.rule_id)]
     assert starts == ["2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.000Z",
-                      "2026-01-01T00:00:03.000Z"]  # fmt: skip
+                      "2026-01-01T00:00:03.000Z"]
 
 
 def test_work_written_without_a_request_runs_when_the_clock_moves(
@@ -77,14 +77,14 @@ def test_work_written_without_a_request_runs_when_the_clock_moves(
 
     who = Principal(kind="machine", org_id=meshes_server.org_id, created_by="test")
     row = events.create(emulator, who, {"event": "user.signup", "workspace": meshes_server.workspace_id,
-                                        "payload": {"email": "a@b.io"}})  # fmt: skip
+                                        "payload": {"email": "a@b.io"}})
     body = admin.post("/clock/advance", json={"seconds": 60}).json()
     assert [a["started_at"] for a in body["attempts"]] == ["2026-01-01T00:00:00.000Z"]
     assert api.get(f"/events/{row['id']}").json()["status"] == "completed"
 
 
 @pytest.mark.parametrize("body", [{}, {"seconds": -1}, {"seconds": "5"}, {"seconds": True},
-                                  {"seconds": 1e12}, [5]])  # fmt: skip
+                                  {"seconds": 1e12}, [5]])
 def test_advance_validation(admin: httpx.Client, body: object) -> None:
     response = admin.post("/clock/advance", json=body)
     assert response.status_code == 400
@@ -123,4 +123,4 @@ def test_settle_reports_what_ran(
     assert body["ran"] in (0, 1)  # the background worker may have run it first
     assert admin.get("/idle").json() == {
         "idle": True, "in_flight": 0, "due_now": 0, "scheduled": 1,
-        "next_due": "2026-01-01T00:00:01.000Z", "now": "2026-01-01T00:00:00.000Z"}  # fmt: skip
+        "next_due": "2026-01-01T00:00:01.000Z", "now": "2026-01-01T00:00:00.000Z"}

@@ -62,7 +62,7 @@ def test_python_scripts_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("jq") is None,
-                    reason="the shell recipes need curl and jq")  # fmt: skip
+                    reason="the shell recipes need curl and jq")
 def test_shell_recipes_pass(tmp_path: Path) -> None:
     script = "\n".join(blocks("bash"))
     assert script.count("expect ") >= 8

@@ -39,7 +39,7 @@ def scenario(meshes_server: MeshesServer, receiver: Receiver, seed: int) -> dict
         meshes_server.fail_api(429, method="POST", path="/events", every=4)
         for n in range(12):
             response = ingest.post("/events", json={"event": "user.signup",
-                                                    "payload": {"email": f"u{n}@example.com"}})  # fmt: skip
+                                                    "payload": {"email": f"u{n}@example.com"}})
             statuses.append(response.status_code)
         bulk = [{"event": "user.signup", "payload": {"email": f"b{n}@example.com"}} for n in range(5)]
         statuses.append(ingest.post("/events/bulk", json=bulk).status_code)

@@ -42,7 +42,7 @@ EFFECTS: list[tuple[str, dict[str, Any], int | None, bool]] = [
 def test_every_outcome_on_a_simulated_connector(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route,
     outcome: str, extra: dict[str, Any], http_status: int | None, retried: bool,
-) -> None:  # fmt: skip
+) -> None:
     fault = meshes_server.fail(outcome, connection=hubspot.connection_id, **extra)
     created = emit(ingest)
     meshes_server.settle()
@@ -68,21 +68,21 @@ def test_status_alone_implies_the_outcome(
     (attempt,) = attempts(api, created["id"], hubspot.rule_id)
     assert (attempt["outcome_code"], attempt["http_status"]) == ("rejected_server_error", 502)
     assert attempt["message"] == ("hubspot API answered HTTP 502 Bad Gateway "
-                                  f"(injected by fault {fault['id']})")  # fmt: skip
+                                  f"(injected by fault {fault['id']})")
 
 
 def test_custom_message_and_response_details(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
     meshes_server.fail("rate_limited", connection=hubspot.connection_id, retry_after=90,
-                       message="HubSpot: ten secondly rolling limit reached")  # fmt: skip
+                       message="HubSpot: ten secondly rolling limit reached")
     created = emit(ingest)
     meshes_server.settle()
     state = rule_event(api, created["id"], hubspot.rule_id)
     assert state["last_error"] == "rate_limited: HubSpot: ten secondly rolling limit reached"
     (attempt,) = attempts(api, created["id"], hubspot.rule_id)
     details = api.get(f"/events/{created['id']}/rules/{hubspot.rule_id}/attempts/{attempt['id']}"
-                      "/response-details").json()  # fmt: skip
+                      "/response-details").json()
     assert details["http_status"] == 429
     assert details["headers"]["retry-after"] == "90"
     assert details["body"] == {"message": "HubSpot: ten secondly rolling limit reached"}
@@ -106,19 +106,19 @@ def test_body_override(
 ) -> None:
     body = {"status": "error", "category": "RATE_LIMITS", "correlationId": "c-1"}
     meshes_server.admin("POST", "/faults", {"connection": hubspot.connection_id, "status": 503,
-                                            "body": body})  # fmt: skip
+                                            "body": body})
     created = emit(ingest)
     meshes_server.settle()
     (attempt,) = attempts(api, created["id"], hubspot.rule_id)
     details = api.get(f"/events/{created['id']}/rules/{hubspot.rule_id}/attempts/{attempt['id']}"
-                      "/response-details").json()  # fmt: skip
+                      "/response-details").json()
     assert details["body"] == body
 
 
 def test_webhook_fault_makes_no_network_call(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hook: Route,
     receiver: Receiver,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", connection=hook.connection_id, first=1)
     created = emit(ingest)
     meshes_server.settle()
@@ -138,7 +138,7 @@ def test_auth_failed_can_deactivate_the_connection(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
     fault = meshes_server.fail("auth_failed", connection=hubspot.connection_id, deactivate=True,
-                               times=1)  # fmt: skip
+                               times=1)
     assert fault["deactivate"] == "authentication_invalid"
     first = emit(ingest)
     meshes_server.settle()
@@ -151,7 +151,7 @@ def test_auth_failed_can_deactivate_the_connection(
     meshes_server.settle()
     state = rule_event(api, second["id"], hubspot.rule_id)
     assert state["last_error"] == ("auth_failed: Connection is inactive (authentication_invalid); "
-                                   "reconnect it and retry the delivery")  # fmt: skip
+                                   "reconnect it and retry the delivery")
     assert meshes_server.faults()[0]["hits"] == 1
     retry = api.post(f"/events/{first['id']}/rules/{hubspot.rule_id}/retry")
     assert retry.status_code == 422  # until the connection is reconnected
@@ -166,7 +166,7 @@ def test_deactivation_is_seen_by_the_next_attempt_of_the_same_batch(
     """Both events are due together, so their attempts are planned in one batch: the second
     must see the connection the first attempt's fault marked inactive."""
     meshes_server.fail("auth_failed", connection=hubspot.connection_id, deactivate=True,
-                       times=1)  # fmt: skip
+                       times=1)
     body = [{"event": "user.signup", "payload": {"email": f"{name}@example.com"}} for name in "ab"]
     created = ingest.post("/events/bulk", json=body)
     assert created.status_code == 201, created.text
@@ -175,7 +175,7 @@ def test_deactivation_is_seen_by_the_next_attempt_of_the_same_batch(
     assert rule_event(api, first["id"], hubspot.rule_id)["last_error"].startswith("auth_failed")
     state = rule_event(api, second["id"], hubspot.rule_id)
     assert state["last_error"] == ("auth_failed: Connection is inactive (authentication_invalid); "
-                                   "reconnect it and retry the delivery")  # fmt: skip
+                                   "reconnect it and retry the delivery")
     assert meshes_server.faults()[0]["hits"] == 1
 
 
@@ -183,7 +183,7 @@ def test_deactivate_with_another_reason(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route
 ) -> None:
     meshes_server.fail("auth_failed", integration_type="hubspot",
-                       deactivate="oauth_authorization_revoked")  # fmt: skip
+                       deactivate="oauth_authorization_revoked")
     emit(ingest)
     meshes_server.settle()
     connection = api.get(f"/connections/{hubspot.connection_id}").json()

@@ -12,13 +12,13 @@ from tests.faults.helpers import Route
 def test_every_rule_and_why(
     api: httpx.Client, ingest: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer,
     ws: str, hubspot: Route,
-) -> None:  # fmt: skip
+) -> None:
     slack = create_connection(api, ws, "slack", name="Slack")
 
     def rule(event: str = "user.signup", n: str = "0", **extra: object) -> str:
         metadata = {"id": "C1", "template": "x", "n": n}
         return str(create_rule(api, ws, slack["id"], event, action="send_message", metadata=metadata,
-                               **extra)["id"])  # fmt: skip
+                               **extra)["id"])
 
     other_name = rule("user.login", "1")
     by_resource = rule(n="2", resource="orders")
@@ -26,9 +26,9 @@ def test_every_rule_and_why(
     inactive = rule(n="4", active=False)
     dormant = create_connection(api, ws, "discord", name="Dormant")
     on_dormant = create_rule(api, ws, dormant["id"], action="send_message",
-                             metadata={"id": "D", "title": "t", "template": "x"})["id"]  # fmt: skip
+                             metadata={"id": "D", "title": "t", "template": "x"})["id"]
     meshes_server.admin("POST", f"/connections/{dormant['id']}/deactivate",
-                        {"reason": "oauth_reauthorization_required"})  # fmt: skip
+                        {"reason": "oauth_reauthorization_required"})
     deleted = rule(n="5")
     meshes_server.fail("rejected_server_error", connection=hubspot.connection_id, first=1)
 
@@ -43,7 +43,7 @@ def test_every_rule_and_why(
     assert body["event"]["id"] == created["id"] and body["event"]["resource"] == "users"
     why = {entry["rule"]: entry for entry in body["rules"]}
     assert [e["rule"] for e in body["rules"]] == [hubspot.rule_id, other_name, by_resource, by_id,
-                                                  inactive, on_dormant, later, deleted]  # fmt: skip
+                                                  inactive, on_dormant, later, deleted]
     assert {k: (v["matched"], v["routed"], v["reason"]) for k, v in why.items()} == {
         hubspot.rule_id: (True, True, "matched"),
         other_name: (False, False, "event_name_differs"),
@@ -58,7 +58,7 @@ def test_every_rule_and_why(
     assert why[on_dormant]["will_fail"] is True
     assert why[on_dormant]["connection"] == {"id": dormant["id"], "name": "Dormant", "type": "discord",
                                              "active": False,
-                                             "inactive_reason": "oauth_reauthorization_required"}  # fmt: skip
+                                             "inactive_reason": "oauth_reauthorization_required"}
     delivery = why[hubspot.rule_id]["delivery"]
     assert delivery["status"] == "retrying" and delivery["next_attempt_at"] == "2026-01-01T00:00:01.000Z"
     assert [a["outcome_code"] for a in delivery["attempts"]] == ["rejected_server_error"]
@@ -86,7 +86,7 @@ def test_workspace_without_rules(ingest: httpx.Client, meshes_server: MeshesServ
 def test_rule_events_listing(
     ingest: httpx.Client, admin: httpx.Client, meshes_server: MeshesServer, hubspot: Route,
     slack: Route,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", connection=slack.connection_id, first=1)
     first, second = emit(ingest), emit(ingest)
     meshes_server.settle()
@@ -94,7 +94,7 @@ def test_rule_events_listing(
     assert body["count"] == 4
     assert [(r["event_id"], r["rule"]) for r in body["records"]] == [
         (first["id"], hubspot.rule_id), (first["id"], slack.rule_id),
-        (second["id"], hubspot.rule_id), (second["id"], slack.rule_id)]  # fmt: skip
+        (second["id"], hubspot.rule_id), (second["id"], slack.rule_id)]
     retrying = admin.get("/rule-events?status=retrying").json()["records"]
     assert {r["connection"] for r in retrying} == {slack.connection_id}
     assert {r["next_attempt_at"] for r in retrying} == {"2026-01-01T00:00:01.000Z"}

@@ -57,7 +57,7 @@ def test_times_counts_across_deliveries(
     events = [emit(ingest) for _ in range(3)]
     meshes_server.settle()
     assert [outcomes(api, e["id"], hubspot.rule_id) for e in events] == [
-        ["network_error"], ["network_error"], ["delivered"]]  # fmt: skip
+        ["network_error"], ["network_error"], ["delivered"]]
     fault = meshes_server.faults()[0]
     assert (fault["hits"], fault["seen"]) == (2, 3)
 
@@ -70,7 +70,7 @@ def test_given_attempt_numbers(
     created = emit(ingest)
     meshes_server.advance(10)
     assert outcomes(api, created["id"], hubspot.rule_id) == [
-        "timeout", "rejected_server_error", "timeout", "delivered"]  # fmt: skip
+        "timeout", "rejected_server_error", "timeout", "delivered"]
 
 
 def test_every_nth(
@@ -101,7 +101,7 @@ def test_budget_caps_hits(
     events = [emit(ingest) for _ in range(3)]
     meshes_server.settle()
     assert [outcomes(api, e["id"], hubspot.rule_id) for e in events] == [
-        ["timeout"], ["timeout"], ["delivered"]]  # fmt: skip
+        ["timeout"], ["timeout"], ["delivered"]]
     assert meshes_server.faults()[0]["hits"] == 2
 
 
@@ -109,7 +109,7 @@ def test_budget_caps_hits(
 def test_probability_extremes(
     ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route, probability: float,
     expected: int,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", connection=hubspot.connection_id, probability=probability)
     for _ in range(20):
         emit(ingest)
@@ -142,13 +142,13 @@ def test_probability_is_seeded(
 def test_matchers(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, ws: str,
     hubspot: Route, slack: Route,
-) -> None:  # fmt: skip
+) -> None:
     other_ws, other_key = meshes_server.create_workspace("Elsewhere")
     other_slack = create_connection(api, other_ws, "slack", name="Slack")
     other_rule = create_rule(api, other_ws, other_slack["id"], action="send_message",
-                             metadata={"id": "C9", "template": "x"})  # fmt: skip
+                             metadata={"id": "C9", "template": "x"})
     login_rule = create_rule(api, ws, slack.connection_id, "user.login", action="send_message",
-                             metadata={"id": "C2", "template": "x"})  # fmt: skip
+                             metadata={"id": "C2", "template": "x"})
     meshes_server.fail("timeout", workspace=other_ws)
     meshes_server.fail("network_error", connection="HubSpot")  # by name
     meshes_server.fail("destination_gone", rule=login_rule["id"])
@@ -167,7 +167,7 @@ def test_matchers(
 def test_match_by_integration_type_list(
     api: httpx.Client, ingest: httpx.Client, meshes_server: MeshesServer, hubspot: Route,
     slack: Route,
-) -> None:  # fmt: skip
+) -> None:
     meshes_server.fail("timeout", integration_type=["slack", "discord"])
     created = emit(ingest)
     meshes_server.settle()

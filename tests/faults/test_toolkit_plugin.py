@@ -104,5 +104,5 @@ def test_assert_delivered_failure_reads_well(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*DeliveryAssertionError: delivery assertion failed:",
                                  "*no delivery of this event matches event=*, connection=nope",
                                  "*timeline:", "*event * 'a' resource=global: completed*",
-                                 "*(the workspace has no rules)"])  # fmt: skip
+                                 "*(the workspace has no rules)"])
     assert "def assert_delivered" not in result.stdout.str()  # the helper's frame is hidden

@@ -15,5 +15,5 @@ from tests.contract import validating_hooks
 def admin(meshes_server: MeshesServer) -> Iterator[httpx.Client]:
     """An httpx client on /_emulator, every answer checked against emulator.yaml."""
     with httpx.Client(base_url=meshes_server.url + "/_emulator", timeout=30,
-                      event_hooks=validating_hooks()) as client:  # fmt: skip
+                      event_hooks=validating_hooks()) as client:
         yield client

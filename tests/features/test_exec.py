@@ -19,14 +19,14 @@ PRINT_ENV = ("import json, os, urllib.request; "
              "clock = urllib.request.urlopen(os.environ['MESHES_EMULATOR_URL'] + '/_emulator/clock').read(); "
              "print(json.dumps({'env': {k: v for k, v in os.environ.items() "
              "if 'MESHES' in k or 'PUBLISHABLE' in k}, "
-             "'clock': json.loads(clock)}))")  # fmt: skip
+             "'clock': json.loads(clock)}))")
 
 
 def exec_(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MESHES_")}
     return subprocess.run([sys.executable, "-m", "meshes_emulator", "exec", *args],
                           capture_output=True, text=True, timeout=120, env=env, cwd=cwd,
-                          check=False)  # fmt: skip
+                          check=False)
 
 
 def refused(url: str) -> bool:
@@ -43,7 +43,7 @@ def test_a_shell_command_gets_the_variables_and_its_exit_code(tmp_path: Path) ->
         capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("MESHES_")},
              "PRINT_ENV": PRINT_ENV},
-    )  # fmt: skip
+    )
     assert result.returncode == 7, result.stderr
     out = json.loads(result.stdout)
     env = out["env"]

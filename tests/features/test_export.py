@@ -174,7 +174,7 @@ def test_exec_export_on_exit(tmp_path: Path) -> None:
               "data=json.dumps({'event': 'from.exec', 'payload': {'a': 1}}).encode(), headers={"
               "'Content-Type': 'application/json', "
               "'X-Meshes-Publishable-Key': os.environ['MESHES_PUBLISHABLE_KEY']}); "
-              "urllib.request.urlopen(req)")  # fmt: skip
+              "urllib.request.urlopen(req)")
     out = tmp_path / "after.yaml"
     result = _cli("exec", "--clock", "manual", "--export-on-exit", str(out), "--",
                   sys.executable, "-c", script, cwd=tmp_path)
