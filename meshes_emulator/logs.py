@@ -20,6 +20,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from typing import Any, Protocol
 
 ACCESS = logging.getLogger("meshes_emulator.access")
@@ -117,6 +118,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+FLUSH_SECONDS = 2.0  # the longest a flush (at exit) waits for the writer
+
+
 class BackgroundHandler(logging.Handler):
     """Hands records to a writer thread: the server never waits for stderr.
 
@@ -132,6 +136,7 @@ class BackgroundHandler(logging.Handler):
         self.fd = fd
         self.queue: queue.Queue[logging.LogRecord] = queue.Queue(capacity)
         self.dropped = 0
+        self.writing = True  # False once stderr is closed: nothing more will be written
         threading.Thread(target=self._write_forever, name="meshes-log-writer",
                          daemon=True).start()
 
@@ -152,8 +157,25 @@ class BackgroundHandler(logging.Handler):
                 dropped, self.dropped = self.dropped, 0
                 lines.append(f"meshes-emulator: {dropped} log line(s) dropped: stderr was not "
                              "read fast enough")
-            if not self._write(("\n".join(lines) + "\n").encode("utf-8", "replace")):
+            written = self._write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+            for _ in records:
+                self.queue.task_done()
+            if not written:
+                with self.queue.all_tasks_done:
+                    self.writing = False
+                    self.queue.all_tasks_done.notify_all()
                 return
+
+    def flush(self) -> None:
+        """Wait until the writer has written what it was handed (at most FLUSH_SECONDS): at exit
+        (logging.shutdown) the last lines are not lost with the daemon thread."""
+        deadline = time.monotonic() + FLUSH_SECONDS
+        with self.queue.all_tasks_done:
+            while self.queue.unfinished_tasks and self.writing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.queue.all_tasks_done.wait(left)
 
     def _write(self, data: bytes) -> bool:
         try:

@@ -76,3 +76,37 @@ def test_an_unread_stderr_never_blocks_the_server() -> None:
         finally:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=10) == 0
+
+
+def test_the_background_writer_is_flushed_before_exit() -> None:
+    """logging.shutdown (at exit) flushes the handler: the lines handed to the writer thread are
+    all written before the process ends, however busy the machine is."""
+    import logging
+    import os
+
+    from meshes_emulator.logs import BackgroundHandler
+
+    read, write = os.pipe()
+    try:
+        handler = BackgroundHandler(logging.Formatter("%(message)s"), write)
+        for n in range(500):
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, f"line {n}", None, None))
+        handler.flush()  # what logging.shutdown calls at exit
+        assert handler.queue.unfinished_tasks == 0
+        os.set_blocking(read, False)
+        data = b""
+        while chunk := _read_some(read):
+            data += chunk
+        assert data.decode().splitlines() == [f"line {n}" for n in range(500)]
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def _read_some(fd: int) -> bytes:
+    import os
+
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
