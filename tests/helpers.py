@@ -32,7 +32,7 @@ from meshes_emulator.defaults import (
     DEFAULT_SECRET_KEY,
     DEFAULT_WORKSPACE_ID,
 )
-from meshes_emulator.engine import webhook
+from meshes_emulator.engine import webhook, webhook_client
 from meshes_emulator.engine.dispatcher import Dispatcher
 from meshes_emulator.engine.outcomes import Outcome
 from pytest_meshes import MeshesServer
@@ -244,8 +244,8 @@ def meta(**overrides: Any) -> dict[str, Any]:
 def send(request: webhook.WebhookRequest, timeout: float = 5.0) -> Outcome:
     """Send one built webhook request on a fresh client; its outcome."""
     async def run() -> Outcome:
-        async with webhook.WebhookClient(4) as client:
-            return await webhook.send_webhook(client, request, timeout)
+        async with webhook_client.WebhookClient(4) as client:
+            return await webhook_client.send_webhook(client, request, timeout)
 
     return run_async(run())
 

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.clock import isoformat, parse_instant
-from meshes_emulator.engine import webhook
+from meshes_emulator.engine import webhook, webhook_client
 from meshes_emulator.engine.machine import (
     INTERRUPTED,
     AttemptMachine,
@@ -84,7 +84,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._done: asyncio.Event | None = None  # set whenever a concurrent webhook finishes
         self._worker: asyncio.Task[None] | None = None
-        self._client = webhook.WebhookClient(self.concurrency)  # its session: made on first send
+        self._client = webhook_client.WebhookClient(self.concurrency)  # its session: made on first send
         self._explicit_waiting = 0  # explicit drains (settle, clock moves) waiting for the lock
 
     @property
@@ -122,7 +122,7 @@ class Dispatcher:
         assert self._lock is not None
         return self._lock
 
-    def client(self) -> webhook.WebhookClient:
+    def client(self) -> webhook_client.WebhookClient:
         """The webhook HTTP client (its session belongs to the running loop: a new loop, a new one)."""
         self._bind()
         return self._client
@@ -312,7 +312,7 @@ class Dispatcher:
             return self.machine.finish(claim.context, outcome)
 
     async def _request(self, claim: Claim) -> Outcome:
-        return await webhook.send_webhook(
+        return await webhook_client.send_webhook(
             self.client(), claim.request, self.webhook_timeout, now=claim.context.started_at,
             max_answer=self.emulator.settings.webhook_answer_limit,
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from meshes_emulator.engine import machine, webhook
+from meshes_emulator.engine import machine, webhook, webhook_client
 from tests.engine.aio import run_async
 from tests.engine.webhook_receiver import Receiver, Reply
 from tests.helpers import EVENT, SENT, Harness, meta, send
@@ -107,8 +107,8 @@ def test_send_reads_at_most_the_answer_cap() -> None:
         request = webhook.build_request(meta(url=receiver.url + "/big"), EVENT, SENT)
 
         async def capped() -> Any:
-            async with webhook.WebhookClient(4) as client:
-                return await webhook.send_webhook(client, request, 5.0, max_answer=1000)
+            async with webhook_client.WebhookClient(4) as client:
+                return await webhook_client.send_webhook(client, request, 5.0, max_answer=1000)
 
         outcome = run_async(capped())
     assert outcome.code == "rejected_server_error" and outcome.http_status == 500

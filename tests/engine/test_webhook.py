@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from meshes_emulator.engine import webhook
+from meshes_emulator.engine import webhook, webhook_client
 from meshes_emulator.engine.outcomes import Outcome
 from tests.engine.aio import run_async
 from tests.engine.webhook_receiver import Receiver, Reply
@@ -253,8 +253,9 @@ def send_all(requests: list[webhook.WebhookRequest],
     """Send `requests` one after another through one client."""
 
     async def run() -> list[Outcome]:
-        async with webhook.WebhookClient(4) as client:
-            return [await webhook.send_webhook(client, r, 5.0, max_answer=max_answer) for r in requests]
+        async with webhook_client.WebhookClient(4) as client:
+            send = webhook_client.send_webhook
+            return [await send(client, r, 5.0, max_answer=max_answer) for r in requests]
 
     return run_async(run())
 
@@ -304,11 +305,11 @@ def test_a_connection_the_receiver_closed_while_idle_is_not_reused() -> None:
     """A receiver ending a kept-alive connection (its idle timeout) does not fail the next send."""
 
     async def run(request: webhook.WebhookRequest, receiver: Receiver) -> list[Outcome]:
-        async with webhook.WebhookClient(4) as client:
-            first = await webhook.send_webhook(client, request, 5.0)
+        async with webhook_client.WebhookClient(4) as client:
+            first = await webhook_client.send_webhook(client, request, 5.0)
             await asyncio.to_thread(receiver.hung_up.wait, 5)  # the socket is closed by now
             await asyncio.sleep(0)
-            return [first, await webhook.send_webhook(client, request, 5.0)]
+            return [first, await webhook_client.send_webhook(client, request, 5.0)]
 
     with Receiver() as receiver:
         receiver.replies["/bye"] = Reply(200, hang_up=True)
@@ -348,14 +349,14 @@ def test_the_answer_cap_closes_the_connection_instead_of_keeping_it() -> None:
 def test_a_client_moves_to_a_new_event_loop() -> None:
     """The session belongs to its loop: a send on a later loop makes a new one and the old one is
     dropped quietly (an unclosed-session warning would fail the test run)."""
-    client = webhook.WebhookClient(2)
+    client = webhook_client.WebhookClient(2)
     with Receiver() as receiver:
         receiver.replies["/once"] = Reply(200, {"Connection": "close"})  # no socket left open
         request = webhook.build_request(meta(url=receiver.url + "/once"), EVENT, SENT)
-        first = run_async(webhook.send_webhook(client, request, 5.0))
-        second = run_async(webhook.send_webhook(client, request, 5.0))
+        first = run_async(webhook_client.send_webhook(client, request, 5.0))
+        second = run_async(webhook_client.send_webhook(client, request, 5.0))
         run_async(client.close())  # on yet another loop: dropped too
-        third = run_async(webhook.send_webhook(client, request, 5.0))
+        third = run_async(webhook_client.send_webhook(client, request, 5.0))
         run_async(client.close())  # on its own loop: closed
     assert [first.code, second.code, third.code] == ["delivered"] * 3
     assert len(receiver.peers("/once")) == 3
