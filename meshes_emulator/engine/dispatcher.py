@@ -329,29 +329,24 @@ class Dispatcher:
 
     def _record_answered(self) -> None:
         answered, self._answered = self._answered, []
-        results: list[AttemptSummary | BaseException | None] = []
+        generation = self.machine.generation
+        live = [(claim.context, outcome) for claim, outcome, _ in answered
+                if claim.context.generation == generation]  # else reset while in flight: dropped
+        recorded: list[AttemptSummary | BaseException | None] = []
         try:
             with self.emulator.store.transaction():
-                for claim, outcome, _ in answered:
-                    results.append(self._finish_one(claim, outcome))
+                recorded = self.machine.finish_many(live) if live else []
         except Exception as exc:  # nothing was recorded: every attempt is recovered at restart
-            results = [exc] * len(answered)
-        for (_, _, future), result in zip(answered, results, strict=True):
+            recorded = [exc] * len(live)
+        results = iter(recorded)
+        for claim, _, future in answered:
+            result = next(results) if claim.context.generation == generation else None
             if future.done():  # its task was cancelled (the dispatcher stopped)
                 continue
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
-
-    def _finish_one(self, claim: Claim, outcome: Outcome) -> AttemptSummary | BaseException | None:
-        if claim.context.generation != self.machine.generation:
-            return None  # the emulator was reset while the request was in flight
-        try:
-            with self.emulator.store.transaction():
-                return self.machine.finish(claim.context, outcome)
-        except Exception as exc:  # this one stays unfinished; the others are recorded
-            return exc
 
     def _admit(self, item: Row) -> bool:
         """Take a delivery slot for this webhook if its connection and the total allow it."""

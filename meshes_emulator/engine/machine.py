@@ -362,6 +362,53 @@ class AttemptMachine:
         refresh_event(db, event, isoformat(now_dt))
         return self._summary(context, rule_event, outcome, next_due)
 
+    def finish_many(
+        self, answered: list[tuple[AttemptContext, Outcome]]
+    ) -> list[AttemptSummary | BaseException | None]:
+        """`finish` for many claimed attempts at once, inside the caller's transaction: their rows
+        read together, the outcomes written with one executemany per table. An attempt whose
+        recording raises stays unfinished (its exception in its place); the others are recorded."""
+        db = self.emulator.store
+        rule_events = event_store.rule_events_by_id(db, [c.rule_event["id"] for c, _ in answered])
+        event_ids = list(dict.fromkeys(c.rule_event["event_id"] for c, _ in answered))
+        plan = _Plan(event_store.event_rows_by_id(db, event_ids),
+                     event_store.statuses_by_event(db, event_ids))
+        results: list[AttemptSummary | BaseException | None] = []
+        for context, outcome in answered:
+            try:
+                results.append(self._plan_finish(plan, rule_events, context, outcome))
+            except Exception as exc:
+                results.append(exc)
+        event_store.write_finished_batch(db, plan.attempts, plan.deliveries,
+                                         list(plan.rule_events.values()), list(plan.touched.values()))
+        return results
+
+    def _plan_finish(
+        self, plan: _Plan, rule_events: dict[str, Row], context: AttemptContext, outcome: Outcome
+    ) -> AttemptSummary | None:
+        """One attempt of `finish_many`, planned into `plan` once nothing can fail any more."""
+        rule_event = rule_events.get(context.rule_event["id"])
+        event = plan.events.get(context.rule_event["event_id"])
+        if rule_event is None or event is None:
+            return None
+        now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
+        attempt = {"id": context.attempt_id} | self._outcome_columns(context, outcome, now_dt)
+        sink = self._sink_row(context, outcome) if outcome.request is not None else None
+        canceled = rule_event["status"] == "canceled"
+        next_due = self._transition(rule_event, context, outcome, now_dt)
+        summary = self._summary(context, rule_event, outcome, next_due)
+        statuses = plan.statuses.setdefault(event["id"], {})
+        if not canceled:
+            statuses[rule_event["id"]] = rule_event["status"]
+            plan.rule_events[rule_event["id"]] = rule_event
+        plan.attempts.append(attempt)
+        if sink is not None:
+            plan.deliveries.append(sink)
+        event_changes(event, statuses.values(), isoformat(now_dt))
+        plan.touched[event["id"]] = event
+        logs.attempt_finished(context, rule_event, outcome, next_due)
+        return summary
+
     def recover(self) -> int:
         """Record attempts a killed process left unfinished; returns how many."""
         db = self.emulator.store

@@ -163,6 +163,38 @@ def write_attempt_batch(
     attempt and sink rows inserted in order, rule_event and event state columns set."""
     store.insert_many("attempts", attempts)
     store.insert_many("deliveries", deliveries)
+    write_states(store, rule_events, events)
+
+
+ATTEMPT_OUTCOME = ("completed_at", "duration_ms", "outcome_code", "http_status", "message", "request",
+                   "response")
+
+
+def write_finished_batch(
+    store: Store, attempts: list[Row], deliveries: list[Row], rule_events: list[Row], events: list[Row]
+) -> None:
+    """Write the outcomes of attempts claimed earlier (inside a transaction), one executemany per
+    table: attempt outcome columns set, sink rows inserted, rule_event and event state set."""
+    if attempts:
+        sets = ", ".join(f"{column} = ?" for column in ATTEMPT_OUTCOME)
+        with store.lock:
+            store.conn.executemany(
+                f"UPDATE attempts SET {sets} WHERE id = ?",
+                [(*(row[c] for c in ATTEMPT_OUTCOME), row["id"]) for row in attempts],
+            )
+    store.insert_many("deliveries", deliveries)
+    write_states(store, rule_events, events)
+
+
+def rule_events_by_id(store: Store, rule_event_ids: list[str]) -> dict[str, Row]:
+    """Rule_event rows by id."""
+    marks = ", ".join("?" for _ in rule_event_ids)
+    rows = store.all(f"SELECT * FROM rule_events WHERE id IN ({marks})", rule_event_ids)
+    return {row["id"]: row for row in rows}
+
+
+def write_states(store: Store, rule_events: list[Row], events: list[Row]) -> None:
+    """Set the state columns of these rule_events and events (one executemany each)."""
     sets = ", ".join(f"{column} = ?" for column in RULE_EVENT_STATE)
     event_sets = ", ".join(f"{column} = ?" for column in EVENT_STATE)
     with store.lock:

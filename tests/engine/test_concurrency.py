@@ -165,16 +165,16 @@ def test_answers_of_one_loop_turn_are_recorded_together_and_one_failure_stays_al
     transactions: list[int] = []
 
     async def scenario(h: Harness) -> None:
-        real_finish = h.dispatcher.machine.finish
+        real_plan = h.dispatcher.machine._plan_finish
         victims: list[str] = []
 
-        def finish(context: Any, outcome: Any) -> Any:
+        def plan_finish(plan: Any, rows: Any, context: Any, outcome: Any) -> Any:
             if not victims:
                 victims.append(context.attempt_id)
                 raise RuntimeError("recording failed")
-            return real_finish(context, outcome)
+            return real_plan(plan, rows, context, outcome)
 
-        monkeypatch.setattr(h.dispatcher.machine, "finish", finish)
+        monkeypatch.setattr(h.dispatcher.machine, "_plan_finish", plan_finish)
         real_record = h.dispatcher._record_answered
 
         def counting() -> None:
