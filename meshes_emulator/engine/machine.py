@@ -343,24 +343,11 @@ class AttemptMachine:
 
     def finish(self, context: AttemptContext, outcome: Outcome) -> AttemptSummary | None:
         """Record the outcome of a claimed attempt (re-reading its rows: requests may have changed
-        them since the claim) and move the rule_event and event on."""
-        db = self.emulator.store
-        rule_event = event_store.get_rule_event_by_id(db, context.rule_event["id"])
-        event = event_store.get_event_any_org(db, context.rule_event["event_id"])
-        if rule_event is None or event is None:
-            return None
-        now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
-        event_store.update_attempt(db, context.attempt_id, self._outcome_columns(context, outcome, now_dt))
-        if outcome.request is not None:
-            event_store.insert_delivery(db, self._sink_row(context, outcome))
-        canceled = rule_event["status"] == "canceled"
-        next_due = self._transition(rule_event, context, outcome, now_dt)
-        logs.attempt_finished(context, rule_event, outcome, next_due)
-        if not canceled:
-            changes = {c: rule_event.get(c) for c in ("status", "due_at", "completed_at", "last_error")}
-            event_store.update_rule_event(db, rule_event["id"], changes)
-        refresh_event(db, event, isoformat(now_dt))
-        return self._summary(context, rule_event, outcome, next_due)
+        them since the claim) and move the rule_event and event on (`finish_many` of one)."""
+        (result,) = self.finish_many([(context, outcome)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def finish_many(
         self, answered: list[tuple[AttemptContext, Outcome]]

@@ -239,13 +239,8 @@ def next_due_time(store: Store) -> str | None:
 # -- attempts --------------------------------------------------------------------------------
 
 
-def insert_attempt(store: Store, row: Row) -> None:
-    store.insert("attempts", row)
 
 
-def update_attempt(store: Store, attempt_id: str, changes: dict[str, Any]) -> None:
-    sets = ", ".join(f"{column} = ?" for column in changes)
-    store.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
 
 
 def unfinished_attempts(store: Store) -> list[Row]:
@@ -272,8 +267,6 @@ def get_attempt(store: Store, rule_event_id: str, attempt_id: str) -> Row | None
 # -- delivery sink ---------------------------------------------------------------------------
 
 
-def insert_delivery(store: Store, row: Row) -> None:
-    store.insert("deliveries", row)
 
 
 def list_deliveries(store: Store, filters: dict[str, str], limit: int) -> list[Row]:
