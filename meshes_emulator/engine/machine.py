@@ -256,19 +256,11 @@ class AttemptMachine:
             statuses[rule_event["id"]] = rule_event["status"]
             event_changes(event, statuses.values(), isoformat(context.started_at))
             result.claims.append(Claim(context, decided))
+            plan.rule_events[rule_event["id"]] = rule_event
+            plan.touched[event["id"]] = event
         else:
-            now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
-            attempt = self._attempt_row(context) | self._outcome_columns(context, decided, now_dt)
-            next_due = self._transition(rule_event, context, decided, now_dt)
-            logs.attempt_finished(context, rule_event, decided, next_due)
-            plan.attempts.append(attempt)
-            if decided.request is not None:
-                plan.deliveries.append(self._sink_row(context, decided))
-            statuses[rule_event["id"]] = rule_event["status"]
-            event_changes(event, statuses.values(), isoformat(now_dt))
-            summary.add(self._summary(context, rule_event, decided, next_due))
-        plan.rule_events[rule_event["id"]] = rule_event
-        plan.touched[event["id"]] = event
+            attempt = self._attempt_row(context)
+            summary.add(self._record(plan, rule_event, event, context, decided, attempt))
         return rule_event
 
     def _context(self, item: Row, event: Row) -> AttemptContext:
@@ -373,28 +365,35 @@ class AttemptMachine:
     def _plan_finish(
         self, plan: _Plan, rule_events: dict[str, Row], context: AttemptContext, outcome: Outcome
     ) -> AttemptSummary | None:
-        """One attempt of `finish_many`, planned into `plan` once nothing can fail any more."""
+        """One attempt of `finish_many`: its rows as re-read, its outcome planned into `plan`."""
         rule_event = rule_events.get(context.rule_event["id"])
         event = plan.events.get(context.rule_event["event_id"])
         if rule_event is None or event is None:
             return None
+        return self._record(plan, rule_event, event, context, outcome, {"id": context.attempt_id})
+
+    def _record(
+        self, plan: _Plan, rule_event: Row, event: Row, context: AttemptContext, outcome: Outcome,
+        attempt: Row,
+    ) -> AttemptSummary:
+        """An outcome planned into `plan` (both ways: a simulated attempt of a batch, a sent
+        webhook): the attempt's outcome columns, the sink row, the rule_event's transition (one
+        canceled meanwhile stays so) and the event's state."""
         now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
-        attempt = {"id": context.attempt_id} | self._outcome_columns(context, outcome, now_dt)
-        sink = self._sink_row(context, outcome) if outcome.request is not None else None
+        attempt |= self._outcome_columns(context, outcome, now_dt)
         canceled = rule_event["status"] == "canceled"
         next_due = self._transition(rule_event, context, outcome, now_dt)
-        summary = self._summary(context, rule_event, outcome, next_due)
         statuses = plan.statuses.setdefault(event["id"], {})
         if not canceled:
             statuses[rule_event["id"]] = rule_event["status"]
             plan.rule_events[rule_event["id"]] = rule_event
         plan.attempts.append(attempt)
-        if sink is not None:
-            plan.deliveries.append(sink)
+        if outcome.request is not None:
+            plan.deliveries.append(self._sink_row(context, outcome))
         event_changes(event, statuses.values(), isoformat(now_dt))
         plan.touched[event["id"]] = event
         logs.attempt_finished(context, rule_event, outcome, next_due)
-        return summary
+        return self._summary(context, rule_event, outcome, next_due)
 
     def recover(self) -> int:
         """Record attempts a killed process left unfinished; returns how many."""
