@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json as json_module
 import os
-import ssl
-import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
-
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.embedded import Credentials, ResetOptions
+from pytest_meshes.tokens import mint_token as mint_token  # where it was before
 from pytest_meshes.toolkit import Toolkit
 
 if TYPE_CHECKING:
+    import httpx
+
     from meshes_emulator.context import Emulator
     from meshes_emulator.embedded import Door
-
-
-def mint_token(access_key: str, secret_key: str, org_id: str, *, lifetime: int = 30,
-               headers: dict[str, Any] | None = None, secret: str | None = None,
-               **claims: Any) -> str:
-    """A machine JWT exactly as the official clients mint it (reference §2.2).
-
-    Override any claim (`iat=`, `exp=`, `aud=`...), header field (`headers={"alg": ...}`) or the
-    signing secret for negative tests. A claim set to None is left out.
-    """
-    now = int(time.time())
-    body: dict[str, Any] = {"iss": f"urn:meshes:m2m:{access_key}", "aud": "meshes-api",
-                            "org": org_id, "iat": now, "exp": now + lifetime}
-    body.update(claims)
-    body = {key: value for key, value in body.items() if value is not None}
-    head = {"alg": "HS256", "typ": "JWT", "kid": access_key}
-    head.update(headers or {})
-    return jwt.encode(body, secret or secret_key, algorithm="HS256", headers=head)
-
-
-class MachineAuth(httpx.Auth):
-    """httpx auth that mints a fresh 30-second JWT for every request."""
-
-    def __init__(self, access_key: str, secret_key: str, org_id: str) -> None:
-        self.access_key, self.secret_key, self.org_id = access_key, secret_key, org_id
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = mint_token(self.access_key, self.secret_key, self.org_id)
-        request.headers["Authorization"] = f"Bearer {token}"
-        yield request
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """httpx's default TLS context, built once: building one costs ~20 ms (CA bundle), and
-    every `httpx.Client()` builds one unless given a context."""
-    return httpx.create_ssl_context()
-
-
-def _client(**kwargs: Any) -> httpx.Client:
-    kwargs.setdefault("verify", _tls_context())
-    return httpx.Client(**kwargs)
 
 
 # A way to send one request to an emulator running in this process without a socket:
@@ -124,7 +79,9 @@ class MeshesServer(Toolkit):
     def _admin(self) -> httpx.Client:
         """The HTTP client for admin calls, built on first use (in-process calls need none)."""
         if self._admin_client is None:
-            self._admin_client = _client(base_url=self.url, timeout=30, headers=self._admin_headers)
+            from pytest_meshes.clients import http_client
+
+            self._admin_client = http_client(base_url=self.url, timeout=30, headers=self._admin_headers)
         return self._admin_client
 
     # -- credentials ----------------------------------------------------------------------
@@ -170,16 +127,20 @@ class MeshesServer(Toolkit):
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on /api/v1 that signs every request with a fresh JWT."""
+        from pytest_meshes.clients import MachineAuth, http_client
+
         kwargs.setdefault("timeout", 30)
-        return _client(base_url=self.api_url,
-                       auth=MachineAuth(self.access_key, self.secret_key, self.org_id), **kwargs)
+        return http_client(base_url=self.api_url,
+                           auth=MachineAuth(self.access_key, self.secret_key, self.org_id), **kwargs)
 
     def ingest_client(self, publishable_key: str | None = None, **kwargs: Any) -> httpx.Client:
         """An httpx client on /api/v1 that sends a workspace publishable key."""
         key = publishable_key or self.publishable_key or ""
+        from pytest_meshes.clients import http_client
+
         kwargs.setdefault("timeout", 30)
-        return _client(base_url=self.api_url, headers={"X-Meshes-Publishable-Key": key},
-                       **kwargs)
+        return http_client(base_url=self.api_url, headers={"X-Meshes-Publishable-Key": key},
+                           **kwargs)
 
     # -- helpers --------------------------------------------------------------------------
     def admin(self, method: str, path: str, json: Any = None) -> Any:

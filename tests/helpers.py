@@ -36,7 +36,7 @@ from meshes_emulator.engine import webhook, webhook_client
 from meshes_emulator.engine.dispatcher import Dispatcher
 from meshes_emulator.engine.outcomes import Outcome
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.engine.aio import run_async
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 
 WRONG_SECRET = "W" * 48
 

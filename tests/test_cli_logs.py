@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.helpers import clean_env
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from meshes_emulator.webhooks import sign, verify_signature
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from pytest_meshes.webhooks import WebhookReceiver
 from tests.helpers import clean_env, serve
 

@@ -1,9 +1,9 @@
 """Open the database, apply migrations, and run every write in one transaction.
 
-A fresh database and a reset both become a copy of the *schema template*: an in-memory database
-holding the fully migrated, empty schema, built once per process and copied with SQLite's backup
-API. Copying ~50 pages costs the same whatever the database held (a reset of 10k events by
-DELETE took 86 ms, by copy under 1 ms) and is cheaper than running the migrations again.
+A fresh database and a reset both become a copy of the *schema template*: an in-memory
+database holding the fully migrated, empty schema (built once per process from `schema.sql`,
+see store/schema.py) and copied with SQLite's backup API. Copying ~50 pages costs the same
+whatever the database held (a reset of 10k events by DELETE took 86 ms, by copy under 1 ms).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
 
-import sqlite_utils
-
 # the row type and JSON column codec live below the store (schemas/ use them too)
 from meshes_emulator.rows import Row as Row
 from meshes_emulator.rows import decode_json as decode_json
 from meshes_emulator.rows import encode_json as encode_json
+from meshes_emulator.store import schema
 from meshes_emulator.store.lru import Cache
-from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER, migrations
+from meshes_emulator.store.schema import TABLES_IN_DELETE_ORDER
 
 T = TypeVar("T")
 
@@ -57,10 +56,9 @@ class Store:
             # checkpoints every 1 MiB of WAL instead of 4: their fsyncs stall the loop for
             # ~1.5 ms instead of 3-8 ms (ingest p99 on a file 7.6 -> 3.8 ms, same throughput)
             self.conn.execute("PRAGMA wal_autocheckpoint = 256")
-        self.db = sqlite_utils.Database(self.conn, execute_plugins=False)  # no plugin scan
         if not fresh:
             refuse_newer_schema(self.conn)
-            migrations.apply(self.db)
+            schema.migrate(self.conn)
         self.conn.row_factory = _dict_row  # after sqlite-utils, which expects tuples
 
     def cached(self, cache: Cache[T]) -> T:
@@ -261,13 +259,13 @@ def refuse_newer_schema(conn: sqlite3.Connection) -> None:
     A newer release's tables and constraints would otherwise be used by older code (ingest then
     failed with 500 IntegrityError); `serve` prints the one-line message and exits 2.
     """
-    known = {migration.name for migration in migrations._migrations}
+    known = schema.known_migrations()
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     unknown: list[str] = []
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                    [migrations.migrations_table]).fetchone():
-        rows = conn.execute(f"SELECT name FROM {migrations.migrations_table} "
-                            "WHERE migration_set = ? ORDER BY rowid", [migrations.name])
+                    [schema.MIGRATIONS_TABLE]).fetchone():
+        rows = conn.execute(f"SELECT name FROM {schema.MIGRATIONS_TABLE} "
+                            "WHERE migration_set = ? ORDER BY rowid", [schema.MIGRATION_SET])
         unknown = [name for (name,) in rows if name not in known]
     if unknown or version > SCHEMA_USER_VERSION:
         what = f"migration {unknown[-1]}" if unknown else f"user_version {version}"
@@ -324,14 +322,14 @@ def template_pages() -> int:
 def copy_schema_template(target: sqlite3.Connection | None) -> None:
     """Replace the whole content of `target` with the migrated, empty schema (backup API).
 
-    The template is built on first use (migrations on an in-memory database) and shared by every
-    Store of the process; the copy keeps the target's journal mode (WAL stays WAL).
+    The template is built on first use (`schema.sql` run on an in-memory database) and shared by
+    every Store of the process; the copy keeps the target's journal mode (WAL stays WAL).
     """
     global _template, _template_pages
     with _template_lock:
         if _template is None:
             template = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            migrations.apply(sqlite_utils.Database(template, execute_plugins=False))
+            schema.build(template)
             _template_pages = template.execute("PRAGMA page_count").fetchone()[0]
             _template = template
         if target is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshes_emulator.store.db import Row, Store
-from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER
+from meshes_emulator.store.schema import TABLES_IN_DELETE_ORDER
 
 
 def meta_rows(store: Store) -> list[Row]:

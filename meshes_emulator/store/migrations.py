@@ -7,26 +7,6 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("meshes_emulator")
 
-# Children before parents: the order `reset` empties tables in.
-TABLES_IN_DELETE_ORDER = (
-    "deliveries",
-    "attempts",
-    "rule_events",
-    "events",
-    "rules",
-    "mappings",
-    "field_catalogs",
-    "connections",
-    "sessions",
-    "catalog_entries",
-    "publishable_keys",
-    "workspaces",
-    "machine_keys",
-    "orgs",
-    "faults",
-    "meta",
-)
-
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 

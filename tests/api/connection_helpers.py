@@ -70,7 +70,7 @@ def create(
 
 def other_org_client(meshes_server: MeshesServer) -> tuple[httpx.Client, str]:
     """A machine client of a second organization, and that organization's workspace id."""
-    from pytest_meshes.handle import MachineAuth
+    from pytest_meshes.clients import MachineAuth
     from tests.contract import validating_hooks
 
     other = meshes_server.create_org("Other Co")

@@ -18,7 +18,7 @@ from meshes_emulator.defaults import (
 )
 from meshes_emulator.engine.machine import AttemptMachine
 from meshes_emulator.engine.pacing import Pacer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
 

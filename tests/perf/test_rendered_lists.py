@@ -22,7 +22,7 @@ from meshes_emulator.schemas import events as wire
 from meshes_emulator.services import events
 from meshes_emulator.store import events as event_store
 from meshes_emulator.store.paging import scoped_page_query
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
 

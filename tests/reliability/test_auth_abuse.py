@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.helpers import assert_error
 from tests.reliability.world import (
     Operation,

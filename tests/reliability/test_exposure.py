@@ -23,7 +23,7 @@ from meshes_emulator.cli import main
 from meshes_emulator.exposure import admin_token_for, is_loopback, is_public
 from meshes_emulator.routes import all_routes
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.helpers import assert_error, clean_env, local_url, serve
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9]{32}$")

@@ -32,8 +32,9 @@ from meshes_emulator.store import rules as rule_store
 from meshes_emulator.store.db import Store
 from meshes_emulator.wire_limits import ConnectionLimits
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth, mint_token
+from pytest_meshes.clients import MachineAuth
 from pytest_meshes.server import ServerThread, asgi_request
+from pytest_meshes.tokens import mint_token
 from tests.helpers import assert_error
 from tests.sessions.helpers import connection, emit, rule
 

@@ -21,7 +21,8 @@ import pytest
 
 from meshes_emulator.clock import isoformat, parse_instant
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth, mint_token
+from pytest_meshes.clients import MachineAuth
+from pytest_meshes.tokens import mint_token
 from tests.engine.webhook_receiver import Receiver, Reply
 from tests.helpers import start_serve
 

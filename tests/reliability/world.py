@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from meshes_emulator.routes import public_routes, route_auth
-from meshes_emulator.store.migrations import TABLES_IN_DELETE_ORDER
+from meshes_emulator.store.schema import TABLES_IN_DELETE_ORDER
 from pytest_meshes import MeshesServer
 from tests.helpers import emulator_of
 

@@ -15,7 +15,7 @@ import httpx
 import jwt
 
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.helpers import serve
 from tests.sessions.helpers import mint
 

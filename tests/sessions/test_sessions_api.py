@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from pytest_meshes import MeshesServer
-from pytest_meshes.handle import MachineAuth
+from pytest_meshes.clients import MachineAuth
 from tests.contract import validating_hooks
 from tests.sessions.helpers import UNKNOWN_ID, mint, move_clock, session_client
 
