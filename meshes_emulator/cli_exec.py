@@ -19,6 +19,8 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
+from meshes_emulator.exposure import ADMIN_TOKEN_ENV
+
 STOP_TIMEOUT = 15.0  # seconds for the emulator to stop (an export on exit included)
 
 
@@ -33,7 +35,7 @@ def client_env(info: dict[str, Any]) -> dict[str, str]:
         env["MESHES_PUBLISHABLE_KEY"] = workspaces[0]["publishable_key"]
         env["WORKSPACE_PUBLISHABLE_KEY"] = workspaces[0]["publishable_key"]
     if info.get("admin_token"):
-        env["MESHES_EMULATOR_ADMIN_TOKEN"] = info["admin_token"]
+        env[ADMIN_TOKEN_ENV] = info["admin_token"]
     return env
 
 

@@ -37,7 +37,7 @@ from meshes_emulator.sitecheck import HostPolicy, content_type_problem, cross_si
 TOKEN_HEADER = "x-meshes-emulator-token"
 COOKIE_NAME = "meshes_emulator_admin"
 QUERY_NAME = "admin_token"
-ENV_NAME = "MESHES_EMULATOR_ADMIN_TOKEN"
+ADMIN_TOKEN_ENV = "MESHES_EMULATOR_ADMIN_TOKEN"  # where clients (the fixture, `exec`) read it
 PUBLIC_PREFIXES = ("/api/v1/", "/embed/")
 PUBLIC_PATHS = frozenset({"/api/v1", "/embed", "/openapi.json", "/_emulator/health"})
 TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{8,}")

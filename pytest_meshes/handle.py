@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshes_emulator.clock import isoformat, parse_instant
 from meshes_emulator.embedded import Credentials, ResetOptions
+from meshes_emulator.exposure import ADMIN_TOKEN_ENV
 from pytest_meshes.tokens import mint_token as mint_token  # where it was before
 from pytest_meshes.toolkit import Toolkit
 
@@ -50,7 +51,7 @@ class MeshesServer(Toolkit):
             app.state.emulator if app is not None else None)
         self.local = local if local is not None or door is None else door.thread.request
         # An exposed emulator (serve --host 0.0.0.0) wants its admin token on /_emulator/*.
-        token = admin_token or os.environ.get("MESHES_EMULATOR_ADMIN_TOKEN")
+        token = admin_token or os.environ.get(ADMIN_TOKEN_ENV)
         self._admin_headers = {"X-Meshes-Emulator-Token": token} if token else {}
         self._admin_client: httpx.Client | None = None
         self.refresh_credentials()

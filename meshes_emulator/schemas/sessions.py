@@ -16,8 +16,6 @@ SessionType = Literal["workspace", "resource", "dashboard"]
 LaunchPage = Literal["dashboard", "connections", "rules", "events"]
 Scope = Literal["events.payload:read"]
 
-ROLES: tuple[str, ...] = ("member", "admin", "owner")
-SESSION_TYPES: tuple[str, ...] = ("workspace", "resource", "dashboard")
 LAUNCH_PAGES: tuple[str, ...] = ("dashboard", "connections", "rules", "events")
 STATUSES: tuple[str, ...] = ("active", "revoked")
 PAYLOAD_SCOPE = "events.payload:read"

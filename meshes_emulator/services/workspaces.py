@@ -12,7 +12,6 @@ from meshes_emulator.paging import PageRequest
 from meshes_emulator.store import workspaces as store
 from meshes_emulator.store.db import Row
 
-CATALOG_KINDS = ("event_type", "resource")
 DEFAULT_EVENT_TYPE = "contact.created"
 """Every new workspace's event-type catalog holds it (quickstart: "the default event type")."""
 
