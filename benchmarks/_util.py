@@ -119,12 +119,17 @@ def header(title: str, **details: Any) -> None:
 
 
 def run_per_database(description: str, title: str, run: Callable[..., object],
-                     warmup: bool = False) -> None:
+                     warmup: bool = False,
+                     options: Callable[[Any], None] | None = None) -> None:
     """The command line of a benchmark run on a WAL file and/or in memory: --rounds,
-    --duration, --db (and --warmup), then `run(kind, args, directory)` for each database."""
+    --duration, --db (and --warmup, and what `options(parser)` adds), then
+    `run(kind, args, directory)` for each database."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    if options is not None:
+        options(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=2.0)
     if warmup:
@@ -140,14 +145,23 @@ def run_per_database(description: str, title: str, run: Callable[..., object],
 # -- the emulator as a subprocess ---------------------------------------------------------------
 
 
+def has_quiet(env: dict[str, str]) -> bool:
+    """Whether the checkout `env` runs knows `serve --quiet` (older baselines log nothing)."""
+    output = subprocess.run([sys.executable, "-m", "meshes_emulator", "serve", "--help"],
+                            capture_output=True, text=True, cwd=NEUTRAL_DIR, env=env, check=False)
+    return "--quiet" in output.stdout
+
+
 class Serve:
     """`python -m meshes_emulator serve --port 0 --json` with the given database and flags."""
 
-    def __init__(self, db: str, *extra: str) -> None:
+    def __init__(self, db: str, *extra: str, pythonpath: str | None = None) -> None:
+        env = child_env(**({"PYTHONPATH": pythonpath} if pythonpath else {}))
+        quiet = ["--quiet"] if has_quiet(env) else []  # a checkout from before the access log
         command = [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--json",
-                   "--quiet", "--db", db, *extra]  # --quiet: a load test measures no log lines
+                   *quiet, "--db", db, *extra]  # --quiet: a load test measures no log lines
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=NEUTRAL_DIR, env=child_env())
+                                        text=True, cwd=NEUTRAL_DIR, env=env)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:

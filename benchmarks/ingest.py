@@ -1,6 +1,7 @@
 """Single-event ingest beside the trivial endpoint, on the same `serve`, in the same run.
 
     .venv/bin/python benchmarks/ingest.py [--rounds 3] [--duration 2] [--db file|memory|both]
+        [--levels 1,8,64] [--baseline /path/to/other/checkout]
 
 A `meshes-emulator serve` subprocess (system clock, background deliveries) whose default
 workspace has three matching simulated rules (Slack, HubSpot, Mailchimp). For each concurrency
@@ -11,14 +12,20 @@ state; the time that takes gives the sustained rate with deliveries included.
 
 Printed per concurrency: requests/s (median, min-max), latency p50/p99 (medians over rounds), the
 server's CPU per request, and the ratio of ingest to the trivial endpoint.
+
+`--baseline DIR`: a second `serve` runs the checkout in DIR (as its PYTHONPATH) beside this
+one, and the rounds alternate between the two (which goes first swaps every round), so both are
+measured under the same machine load; the figures of each are printed, then new / baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -27,33 +34,75 @@ from _util import Serve, ingest_headers, load, median, ratio_line, run_per_datab
 LEVELS = (1, 8, 64)
 TARGETS = {"file": ("0.18", 8.0), "memory": ("0.25", 3.0)}
 
+Runs = dict[int, dict[str, list[dict[str, Any]]]]
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)),
+                        help="concurrencies, comma-separated (default 1,8,64)")
+    parser.add_argument("--baseline", default="",
+                        help="another checkout measured beside this one, rounds interleaved")
+
 
 def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]:
-    db = f"{directory}/ingest.db" if kind == "file" else ":memory:"
-    results: dict[int, dict[str, list[dict[str, float]]]] = {
-        level: {"trivial": [], "ingest": []} for level in LEVELS}
-    sustained: dict[int, list[float]] = {level: [] for level in LEVELS}
-    with Serve(db) as server:
-        server.add_rules()
+    levels = [int(level) for level in args.levels.split(",")]
+    names = ["new", "baseline"] if args.baseline else ["new"]
+    results: dict[str, Runs] = {name: {level: {"trivial": [], "ingest": []} for level in levels}
+                                for name in names}
+    sustained: dict[str, dict[int, list[float]]] = {name: {level: [] for level in levels}
+                                                    for name in names}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for name in names:
+            db = f"{directory}/ingest-{name}.db" if kind == "file" else ":memory:"
+            servers[name] = stack.enter_context(
+                Serve(db, pythonpath=args.baseline if name == "baseline" else None))
+            servers[name].add_rules()
         start = 0
-        for _ in range(args.rounds):
-            for level in LEVELS:
-                trivial = load(server, connections=level, duration=args.duration,
-                               warmup=args.warmup)
-                ingest = load(server, connections=level, duration=args.duration, method="POST",
-                              path="/api/v1/events", body="event", start=start, warmup=args.warmup,
-                              headers=ingest_headers(server))
-                start += 10_000_000
-                began = time.perf_counter()
-                server.settle()
-                settle = time.perf_counter() - began
-                total = ingest["all_requests"]
-                sustained[level].append(total / (ingest["seconds"] + args.warmup + settle))
-                results[level]["trivial"].append(trivial)
-                results[level]["ingest"].append(ingest)
-    print(f"-- {kind} database ({db if kind == 'file' else ':memory:'})")
+        for number in range(args.rounds):
+            for level in levels:
+                order = names if number % 2 == 0 else names[::-1]
+                for name in order:
+                    server = servers[name]
+                    trivial = load(server, connections=level, duration=args.duration,
+                                   warmup=args.warmup)
+                    ingest = load(server, connections=level, duration=args.duration,
+                                  method="POST", path="/api/v1/events", body="event",
+                                  start=start, warmup=args.warmup,
+                                  headers=ingest_headers(server))
+                    start += 10_000_000
+                    began = time.perf_counter()
+                    server.settle()
+                    settle = time.perf_counter() - began
+                    total = ingest["all_requests"]
+                    sustained[name][level].append(
+                        total / (ingest["seconds"] + args.warmup + settle))
+                    results[name][level]["trivial"].append(trivial)
+                    results[name][level]["ingest"].append(ingest)
+    ratios: dict[str, dict[int, float]] = {}
+    for name in names:
+        title = "this checkout" if name == "new" else f"baseline {args.baseline}"
+        print(f"-- {kind} database ({'file' if kind == 'file' else ':memory:'}), {title}")
+        ratios[name] = report(kind, levels, results[name], sustained[name])
+    if args.baseline:
+        print(f"-- {kind}: this checkout / baseline, same run")
+        for level in levels:
+            new, old = results["new"][level], results["baseline"][level]
+            speed = (median([r["rps"] for r in new["trivial"]])
+                     / median([r["rps"] for r in old["trivial"]]))
+            print(f"    c={level:<3} ingest/trivial {ratios['new'][level]:.3f} vs "
+                  f"{ratios['baseline'][level]:.3f}; trivial req/s x{speed:.3f}; ingest p99 "
+                  f"{median([r['p99_ms'] for r in new['ingest']]):.2f} vs "
+                  f"{median([r['p99_ms'] for r in old['ingest']]):.2f} ms")
+    sys.stdout.flush()
+    return {"ratio_c8": ratios["new"].get(8, float("nan"))}
+
+
+def report(kind: str, levels: list[int], results: Runs,
+           sustained: dict[int, list[float]]) -> dict[int, float]:
+    """Print one server's figures per concurrency; returns ingest / trivial per concurrency."""
     ratios = {}
-    for level in LEVELS:
+    for level in levels:
         trivial_runs, ingest_runs = results[level]["trivial"], results[level]["ingest"]
         base = median([r["rps"] for r in trivial_runs])
         rate = median([r["rps"] for r in ingest_runs])
@@ -73,14 +122,13 @@ def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]
                   f"  loadgen CPU {gen:4.2f} core{note}")
         print(summary(f"c={level:<3} sustained, deliveries included", sustained[level], "ev/s"))
         ratios[level] = rate / base
-    sys.stdout.flush()
-    return {"ratio_c8": ratios[8]}
+    return ratios
 
 
 def main() -> None:
     run_per_database(__doc__ or "",
                      "ingest: single events, 3 matching simulated rules, beside GET /_emulator/health",
-                     run, warmup=True)
+                     run, warmup=True, options=options)
 
 
 if __name__ == "__main__":

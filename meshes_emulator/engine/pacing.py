@@ -3,11 +3,15 @@
 A drain by the background worker starts with FIRST_SLICE_SECONDS of work (an event's attempts
 usually fit), then yields to the event loop. When requests arrived meanwhile (the server's request
 count moved; under another server than FastServer: the yield took longer than BUSY_YIELD_SECONDS),
-the worker leaves them the loop until none is in flight any more (at most BUSY_PAUSE_SECONDS; with
-another server, always that long). Under a flood of requests some are always in flight: the worker
-then works SLICE_SECONDS at a time, so deliveries take about a tenth of the time and catch up when
-the flood stops; a trickle of requests (a health probe, a test's calls) costs the worker only the
-time those requests take. A quiet yield doubles the slice (up to GROUP_SECONDS). A group of
+the worker leaves them the loop until the server is quiet -- none in flight and none received for
+a QUIET_STEP_SECONDS step -- or for at most BUSY_PAUSE_SECONDS (with another server, always that
+long), then works SLICE_SECONDS; each quiet yield doubles the slice again (up to GROUP_SECONDS).
+Under a flood of requests (a closed-loop client answers each response with a new request within
+microseconds, so "none in flight" alone is true between every two requests) the worker thus works
+0.25 ms every ~2.5 ms: deliveries take about a tenth of the loop and catch up when the flood stops,
+and no request waits behind more than one short slice; a trickle of requests (a health probe, a
+test's calls) costs the worker about one step. The waits are real sleeps of at least 1 ms (uvloop's
+timers have millisecond resolution: a shorter sleep is a busy loop that burns the core). A group of
 events waiting for its commit (services/group_commit.py) always goes first. Explicit drains
 (settle, clock moves) work EXPLICIT_SLICE_SECONDS at a time and yield between slices, so health
 probes and other requests are answered while they run.
@@ -31,7 +35,7 @@ FIRST_SLICE_SECONDS = 0.002
 SLICE_SECONDS = 0.00025
 BUSY_YIELD_SECONDS = 0.0001
 BUSY_PAUSE_SECONDS = 0.0025
-IN_FLIGHT_POLL_SECONDS = 0.0001
+QUIET_STEP_SECONDS = 0.001
 GROUP_SECONDS = 0.02  # the longest one slice lasts
 EXPLICIT_SLICE_SECONDS = 0.01  # settle and clock moves: work this long, then let requests in
 
@@ -81,20 +85,22 @@ class Pacer:
             return
         if not self.requests_arrived(self._received, began):
             self.budget = min(GROUP_SECONDS, self.budget * 2)
-        elif await self._requests_finished():
-            self.budget = max(FIRST_SLICE_SECONDS, self.budget / 2)
-        else:  # a flood: requests first
-            self.budget = SLICE_SECONDS
+            return
+        self.budget = SLICE_SECONDS  # requests first; quiet yields double it again
+        await self._until_quiet()
 
-    async def _requests_finished(self) -> bool:
-        """Let the requests in flight finish, for at most BUSY_PAUSE_SECONDS; whether they did."""
+    async def _until_quiet(self) -> None:
+        """Leave the loop to requests until a QUIET_STEP_SECONDS step saw none in flight and none
+        arrive, for at most BUSY_PAUSE_SECONDS."""
         in_flight = self.emulator.requests_in_flight
         if in_flight is None:
             await asyncio.sleep(BUSY_PAUSE_SECONDS)
-            return False
+            return
         deadline = monotonic() + BUSY_PAUSE_SECONDS
-        while in_flight() > 0:
-            if monotonic() >= deadline:
-                return False
-            await asyncio.sleep(IN_FLIGHT_POLL_SECONDS)
-        return True
+        received = self.requests_received()
+        while monotonic() < deadline:
+            await asyncio.sleep(QUIET_STEP_SECONDS)
+            now = self.requests_received()
+            if now == received and in_flight() == 0:
+                return
+            received = now

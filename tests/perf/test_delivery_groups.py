@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from meshes_emulator import Settings, create_app
+from meshes_emulator.clock import monotonic
 from meshes_emulator.defaults import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_ORG_ID,
@@ -17,7 +18,7 @@ from meshes_emulator.defaults import (
     DEFAULT_WORKSPACE_ID,
 )
 from meshes_emulator.engine.machine import AttemptMachine
-from meshes_emulator.engine.pacing import Pacer
+from meshes_emulator.engine.pacing import BUSY_PAUSE_SECONDS, GROUP_SECONDS, SLICE_SECONDS, Pacer
 from pytest_meshes.clients import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
@@ -133,3 +134,74 @@ def test_the_worker_sees_requests_arriving_by_the_servers_count(tmp_path: Any) -
     assert pacer.requests_received() == -1
     assert pacer.requests_arrived(-1, yielded_at=0.0)
     assert not pacer.requests_arrived(-1, yielded_at=float("inf"))
+
+
+def _paced(tmp_path: Any, count: Any, in_flight: int = 0) -> Pacer:
+    """A background pacer reading the given request count (and `in_flight` requests)."""
+    emulator = _app(tmp_path).state.emulator
+    emulator.requests_received = count
+    emulator.requests_in_flight = lambda: in_flight
+    return Pacer(emulator, background=True)
+
+
+async def _one_slice(pacer: Pacer) -> None:
+    await pacer.before_slice()
+    await pacer.after_slice()
+
+
+def test_a_flood_of_requests_leaves_the_worker_short_slices(tmp_path: Any) -> None:
+    """Requests that keep arriving -- a closed-loop client: none in flight between two of them --
+    keep the loop for BUSY_PAUSE_SECONDS, then the worker works SLICE_SECONDS (not a longer slice
+    because "none in flight" was seen for an instant)."""
+    received = [0]
+
+    def count() -> int:
+        received[0] += 1  # every look sees a new request
+        return received[0]
+
+    pacer = _paced(tmp_path, count)
+    pacer.budget = GROUP_SECONDS
+    began = monotonic()
+    run_async(_one_slice(pacer))
+    assert pacer.budget == SLICE_SECONDS
+    assert monotonic() - began >= BUSY_PAUSE_SECONDS
+
+
+def test_a_trickle_costs_the_worker_one_quiet_step(tmp_path: Any) -> None:
+    """One request during the slice, none after it: the worker resumes after one quiet step (the
+    count is read once more), with a short slice that quiet yields double again."""
+    reads = [0]
+    arrived = [0]
+
+    def count() -> int:
+        reads[0] += 1
+        return arrived[0]
+
+    pacer = _paced(tmp_path, count)
+
+    async def slice_with_a_request() -> None:
+        await pacer.before_slice()
+        arrived[0] += 1  # a request came in during the slice
+        await pacer.after_slice()
+
+    run_async(slice_with_a_request())
+    # before the slice, after the yield, at the start of the wait, after one quiet step
+    assert reads[0] == 4
+    assert pacer.budget == SLICE_SECONDS
+    run_async(_one_slice(pacer))  # nothing arrived: the slice doubles
+    assert pacer.budget == 2 * SLICE_SECONDS
+
+
+def test_requests_in_flight_keep_the_loop(tmp_path: Any) -> None:
+    """A request still in flight (a slow handler) keeps the loop for BUSY_PAUSE_SECONDS."""
+    arrived = [0]
+
+    def count() -> int:
+        arrived[0] = min(arrived[0] + 1, 2)  # one request arrives, then none
+        return arrived[0]
+
+    pacer = _paced(tmp_path, count, in_flight=1)
+    began = monotonic()
+    run_async(_one_slice(pacer))
+    assert pacer.budget == SLICE_SECONDS
+    assert monotonic() - began >= BUSY_PAUSE_SECONDS
