@@ -561,6 +561,8 @@ BUILDERS: dict[str, Callable[[ConnectorInput], list[dict[str, Any]]]] = {
     "zoom": _zoom,
 }
 SIMULATED_TYPES = frozenset(BUILDERS)
+# What every delivered simulated attempt answers (one shared value: never changed)
+SIMULATED_RESPONSE = ResponseDetails(200, {"content-type": "application/json"}, '{"simulated":true}')
 
 
 def build_requests(inp: ConnectorInput) -> list[dict[str, Any]]:
@@ -581,5 +583,4 @@ def simulate(inp: ConnectorInput) -> Outcome:
         return Outcome(exc.code, exc.message)
     record = {"integration_type": inp.integration_type, "action": inp.action, "requests": calls}
     summary = f"{inp.integration_type} {inp.action}: {len(calls)} simulated request(s)"
-    response = ResponseDetails(200, {"content-type": "application/json"}, '{"simulated":true}')
-    return Outcome(OutcomeCode.DELIVERED, summary, 200, None, response, record)
+    return Outcome(OutcomeCode.DELIVERED, summary, 200, None, SIMULATED_RESPONSE, record)

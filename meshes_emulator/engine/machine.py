@@ -33,7 +33,7 @@ from meshes_emulator import ids, logs
 from meshes_emulator.clock import isoformat, monotonic, parse_instant
 from meshes_emulator.engine import webhook
 from meshes_emulator.engine.attempts import AttemptContext, finished_at, mapping_schema, prepare
-from meshes_emulator.engine.outcomes import Outcome, OutcomeCode
+from meshes_emulator.engine.outcomes import Outcome, OutcomeCode, ResponseDetails
 from meshes_emulator.engine.retry import RetryPolicy
 from meshes_emulator.engine.status import event_changes, refresh_event
 from meshes_emulator.store import events as event_store
@@ -81,6 +81,10 @@ class DrainSummary:
         if self.keep and len(self.ran) < MAX_LISTED:
             self.ran.append(attempt)
 
+    def listing(self) -> bool:
+        """Whether the next attempt is listed (else it is only counted: its summary is not built)."""
+        return self.keep and len(self.ran) < MAX_LISTED
+
     def as_dict(self) -> dict[str, Any]:
         return {"ran": self.count, "attempts": [asdict(a) for a in self.ran]}
 
@@ -115,11 +119,13 @@ class _Plan:
 
 @dataclass
 class _Memo:
-    """Rows read once per batch (one transaction: nothing else writes meanwhile)."""
+    """Rows read (and JSON decoded) once per batch (one transaction: nothing else writes
+    meanwhile); what is shared is only read by the attempts."""
 
     connections: dict[str, Row | None] = field(default_factory=dict)
     mappings: dict[str, Any] = field(default_factory=dict)
-    payloads: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, Row] = field(default_factory=dict)  # event id -> the event, payload decoded
+    rule_metadata: dict[str | None, dict[str, Any]] = field(default_factory=dict)  # JSON -> decoded
 
 
 @dataclass
@@ -144,6 +150,7 @@ class AttemptMachine:
         self.generation = 0
         self.attempt_cost = FIRST_ATTEMPT_COST  # seconds per attempt planned (moving average)
         self._memo: _Memo | None = None  # set while a batch runs
+        self._response: tuple[object, str | None] = (None, None)  # the last response encoded
 
     def reset(self, policy: RetryPolicy) -> None:
         self.generation += 1
@@ -207,6 +214,8 @@ class AttemptMachine:
         """Plan attempts from `queue` (a heap) in order; returns True when stopped early."""
         started = monotonic()
         sequence = len(queue)
+        store = self.emulator.store
+        guarded = self._planning_writes()
         while queue:
             due, rowid, _, item = queue[0]
             if boundary is not None and (due, rowid) > boundary:
@@ -222,7 +231,10 @@ class AttemptMachine:
             if on_due is not None:
                 on_due(parse_instant(due))
             try:
-                with self.emulator.store.transaction():
+                if guarded:
+                    with store.transaction():
+                        rule_event = self._plan_one(plan, item, summary, result)
+                else:  # nothing to roll back: planning wrote nothing
                     rule_event = self._plan_one(plan, item, summary, result)
             except Exception as exc:  # keep the others; this one stays as it was
                 result.failure = result.failure or exc
@@ -236,6 +248,14 @@ class AttemptMachine:
             if monotonic() - started >= limits.budget:
                 return True
         return False
+
+    def _planning_writes(self) -> bool:
+        """Whether planning an attempt may write (a delivery fault's counters, a deactivated
+        connection): then each attempt is planned in its own savepoint, so one that raises leaves
+        nothing behind. Otherwise planning only reads and fills the plan (written at the end),
+        and an attempt that raises leaves the plan as it was."""
+        faults = self.emulator.faults
+        return bool(faults.dirty or faults.has_delivery)
 
     def _plan_one(
         self, plan: _Plan, item: Row, summary: DrainSummary, result: BatchResult
@@ -260,7 +280,12 @@ class AttemptMachine:
             plan.touched[event["id"]] = event
         else:
             attempt = self._attempt_row(context)
-            summary.add(self._record(plan, rule_event, event, context, decided, attempt))
+            listed = summary.listing()
+            recorded = self._record(plan, rule_event, event, context, decided, attempt, listed)
+            if listed:
+                summary.add(recorded)
+            else:
+                summary.count += 1
         return rule_event
 
     def _context(self, item: Row, event: Row) -> AttemptContext:
@@ -268,21 +293,21 @@ class AttemptMachine:
         rule_event = dict(item)
         now_dt = self.emulator.clock.now()
         number = int(rule_event["attempt_count"]) + 1
-        changes: dict[str, Any] = {"status": "processing", "attempt_count": number, "due_at": None,
-                                   "next_trigger": None, "completed_at": None}
-        if not rule_event["started_at"]:
-            changes["started_at"] = isoformat(now_dt)
         trigger = rule_event.get("next_trigger") or "scheduled"
-        rule_event.update(changes)
+        if not rule_event["started_at"]:
+            rule_event["started_at"] = isoformat(now_dt)
+        rule_event["status"] = "processing"
+        rule_event["attempt_count"] = number
+        rule_event["due_at"] = rule_event["next_trigger"] = rule_event["completed_at"] = None
         connection = self._connection(rule_event["connection_id"])
         return AttemptContext(
             attempt_id=ids.attempt_id(rule_event["id"], number),
             attempt_number=number,
             trigger=trigger,
             rule_event=rule_event,
-            event={**event, "payload": self._payload(event)},
+            event=self._event_view(event),
             connection=connection,
-            rule_metadata=decode_json(rule_event["rule_metadata"]) or {},
+            rule_metadata=self._rule_metadata(rule_event["rule_metadata"]),
             started_at=now_dt,
             generation=self.generation,
         )
@@ -295,14 +320,26 @@ class AttemptMachine:
             memo[connection_id] = rule_store.get_connection_any_org(self.emulator.store, connection_id)
         return memo[connection_id]
 
-    def _payload(self, event: Row) -> Any:
-        """The event's decoded payload (shared by its attempts in a batch: read, never changed)."""
+    def _event_view(self, event: Row) -> Row:
+        """The event with its payload decoded, for the attempt to read (shared by the event's
+        attempts in a batch: attempts read only its immutable columns, never change it)."""
         if self._memo is None:
-            return decode_json(event["payload"])
-        memo = self._memo.payloads
-        if event["id"] not in memo:
-            memo[event["id"]] = decode_json(event["payload"])
-        return memo[event["id"]]
+            return {**event, "payload": decode_json(event["payload"])}
+        memo = self._memo.events
+        view = memo.get(event["id"])
+        if view is None:
+            view = memo[event["id"]] = {**event, "payload": decode_json(event["payload"])}
+        return view
+
+    def _rule_metadata(self, text: str | None) -> dict[str, Any]:
+        """The rule's decoded metadata (shared by the attempts of a batch: read, never changed)."""
+        if self._memo is None:
+            return decode_json(text) or {}
+        memo = self._memo.rule_metadata
+        value = memo.get(text)
+        if value is None:
+            value = memo[text] = decode_json(text) or {}
+        return value
 
     def mapping_schema(self, context: AttemptContext) -> Any:
         """The connection's default mapping schema, read once per batch."""
@@ -374,26 +411,28 @@ class AttemptMachine:
 
     def _record(
         self, plan: _Plan, rule_event: Row, event: Row, context: AttemptContext, outcome: Outcome,
-        attempt: Row,
-    ) -> AttemptSummary:
+        attempt: Row, listed: bool = True,
+    ) -> AttemptSummary | None:
         """An outcome planned into `plan` (both ways: a simulated attempt of a batch, a sent
         webhook): the attempt's outcome columns, the sink row, the rule_event's transition (one
-        canceled meanwhile stays so) and the event's state."""
+        canceled meanwhile stays so) and the event's state. Its summary, when `listed`."""
         now_dt = finished_at(self.emulator.clock.now(), context)  # later with a latency fault
-        attempt |= self._outcome_columns(context, outcome, now_dt)
+        now = isoformat(now_dt)
+        request = encode_json(outcome.request)  # the attempt and the sink record the same text
+        attempt |= self._outcome_columns(context, outcome, now_dt, now, request)
         canceled = rule_event["status"] == "canceled"
-        next_due = self._transition(rule_event, context, outcome, now_dt)
+        next_due = self._transition(rule_event, context, outcome, now_dt, now)
         statuses = plan.statuses.setdefault(event["id"], {})
         if not canceled:
             statuses[rule_event["id"]] = rule_event["status"]
             plan.rule_events[rule_event["id"]] = rule_event
         plan.attempts.append(attempt)
-        if outcome.request is not None:
-            plan.deliveries.append(self._sink_row(context, outcome))
-        event_changes(event, statuses.values(), isoformat(now_dt))
+        if request is not None:
+            plan.deliveries.append(self._sink_row(context, request))
+        event_changes(event, statuses.values(), now)
         plan.touched[event["id"]] = event
         logs.attempt_finished(context, rule_event, outcome, next_due)
-        return self._summary(context, rule_event, outcome, next_due)
+        return self._summary(context, rule_event, outcome, next_due) if listed else None
 
     def recover(self) -> int:
         """Record attempts a killed process left unfinished; returns how many."""
@@ -450,26 +489,37 @@ class AttemptMachine:
             "response": None,
         }
 
-    @staticmethod
-    def _outcome_columns(context: AttemptContext, outcome: Outcome, now_dt: datetime) -> Row:
+    def _outcome_columns(
+        self, context: AttemptContext, outcome: Outcome, now_dt: datetime, now: str, request: str | None
+    ) -> Row:
         return {
-            "completed_at": isoformat(now_dt),
+            "completed_at": now,
             "duration_ms": max(0, int((now_dt - context.started_at).total_seconds() * 1000)),
             "outcome_code": outcome.code,
             "http_status": outcome.http_status,
             "message": outcome.message,
-            "request": encode_json(outcome.request),
-            "response": encode_json(_shallow(outcome.response) if outcome.response else None),
+            "request": request,
+            "response": self._response_json(outcome.response),
         }
 
+    def _response_json(self, response: ResponseDetails | None) -> str | None:
+        """The response column: encoded once for a response shared by many outcomes (every
+        simulated attempt answers connectors.SIMULATED_RESPONSE)."""
+        if response is None:
+            return None
+        last, encoded = self._response
+        if response is not last:
+            encoded = encode_json(_shallow(response))
+            self._response = (response, encoded)
+        return encoded
+
     def _transition(
-        self, rule_event: Row, context: AttemptContext, outcome: Outcome, now_dt: datetime
+        self, rule_event: Row, context: AttemptContext, outcome: Outcome, now_dt: datetime, now: str
     ) -> str | None:
         """The rule_event's new status after an attempt (applied to `rule_event`); returns the
         next due time if any. A rule_event canceled while the attempt was in flight stays so."""
         if rule_event["status"] == "canceled":
             return None
-        now = isoformat(now_dt)
         changes: dict[str, Any]
         next_due: str | None = None
         if outcome.ok:
@@ -486,7 +536,7 @@ class AttemptMachine:
         return next_due
 
     @staticmethod
-    def _sink_row(context: AttemptContext, outcome: Outcome) -> Row:
+    def _sink_row(context: AttemptContext, request: str) -> Row:
         rule_event = context.rule_event
         return {
             "id": ids.delivery_id(context.attempt_id),
@@ -499,7 +549,7 @@ class AttemptMachine:
             "rule_id": rule_event["rule_id"],
             "integration_type": rule_event["integration_type"],
             "action": context.action,
-            "request": encode_json(outcome.request),
+            "request": request,
             "created_at": isoformat(context.started_at),
         }
 

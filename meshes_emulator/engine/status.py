@@ -13,7 +13,6 @@ Choices (docs/behaviour.md):
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,22 +35,40 @@ class EventState:
 
 def event_state(statuses: Iterable[str]) -> EventState:
     """The event-level state for these rule_event statuses (pure)."""
-    counts = Counter(statuses)
-    total = sum(counts.values())
-    completed, failed, canceled = counts["completed"], counts["failed"], counts["canceled"]
+    return EventState(*_state(statuses))
+
+
+def _state(statuses: Iterable[str]) -> tuple[str, int, int, int, bool, bool]:
+    """`event_state` as a tuple (status, total, completed, failed, terminal, started): counted in
+    one pass (it runs once per attempt)."""
+    total = completed = failed = canceled = pending = processing = retrying = 0
+    for status in statuses:
+        total += 1
+        if status == "completed":
+            completed += 1
+        elif status == "failed":
+            failed += 1
+        elif status == "canceled":
+            canceled += 1
+        elif status == "pending":
+            pending += 1
+        elif status == "processing":
+            processing += 1
+        elif status == "retrying":
+            retrying += 1
     terminal = completed + failed + canceled == total
-    started = total - counts["pending"] - canceled > 0
+    started = total - pending - canceled > 0
     if terminal:
-        status = "failed" if failed else "canceled" if canceled else "completed"
-    elif counts["processing"]:
-        status = "processing"
-    elif counts["retrying"] and counts["pending"] == 0:
-        status = "retrying"
+        state = "failed" if failed else "canceled" if canceled else "completed"
+    elif processing:
+        state = "processing"
+    elif retrying and pending == 0:
+        state = "retrying"
     elif started:
-        status = "processing"
+        state = "processing"
     else:
-        status = "pending"
-    return EventState(status, total, completed, failed, terminal, started)
+        state = "pending"
+    return state, total, completed, failed, terminal, started
 
 
 def refresh_event(db: Store, event: dict[str, Any], now: str) -> dict[str, Any]:
@@ -65,16 +82,16 @@ def refresh_event(db: Store, event: dict[str, Any], now: str) -> dict[str, Any]:
 def event_changes(event: dict[str, Any], statuses: Iterable[str], now: str) -> dict[str, Any]:
     """The event's new status, counters and times for these rule_event statuses, applied to
     `event` (a dict, not the store); returns what changed."""
-    state = event_state(statuses)
+    status, total, completed, failed, terminal, started = _state(statuses)
     changes: dict[str, Any] = {
-        "status": state.status,
-        "total_rules": state.total_rules,
-        "completed_count": state.completed_count,
-        "failed_count": state.failed_count,
+        "status": status,
+        "total_rules": total,
+        "completed_count": completed,
+        "failed_count": failed,
     }
-    if state.started and not event.get("started_at"):
+    if started and not event.get("started_at"):
         changes["started_at"] = now
-    if state.terminal:
+    if terminal:
         if not event.get("completed_at") or event.get("status") not in TERMINAL:
             changes["completed_at"] = now
     elif event.get("completed_at"):
