@@ -428,7 +428,7 @@ class AttemptMachine:
             plan.rule_events[rule_event["id"]] = rule_event
         plan.attempts.append(attempt)
         if request is not None:
-            plan.deliveries.append(self._sink_row(context, request))
+            plan.deliveries.append(self._sink_row(context, request, attempt.get("started_at")))
         event_changes(event, statuses.values(), now)
         plan.touched[event["id"]] = event
         logs.attempt_finished(context, rule_event, outcome, next_due)
@@ -536,7 +536,8 @@ class AttemptMachine:
         return next_due
 
     @staticmethod
-    def _sink_row(context: AttemptContext, request: str) -> Row:
+    def _sink_row(context: AttemptContext, request: str, started: str | None) -> Row:
+        """The sink row; `started`: the attempt's start as text when it is at hand."""
         rule_event = context.rule_event
         return {
             "id": ids.delivery_id(context.attempt_id),
@@ -550,7 +551,7 @@ class AttemptMachine:
             "integration_type": rule_event["integration_type"],
             "action": context.action,
             "request": request,
-            "created_at": isoformat(context.started_at),
+            "created_at": started or isoformat(context.started_at),
         }
 
     @staticmethod

@@ -217,18 +217,25 @@ def write_states(store: Store, rule_events: list[Row], events: list[Row]) -> Non
 def queue_stats(store: Store, now: str) -> Row:
     """How many rule_events are scheduled, how many are due now, and the next due time.
 
-    Three lookups on the partial index on `due_at` (a single query with a CASE over the rows
-    reads every row: ~6 ms for a backlog of 60k, where these take ~1.8 ms together).
+    Lookups on the partial index on `due_at`: the earliest and latest due times (one step each),
+    the number scheduled (a count over the index: ~1 ms for a backlog of 60k), and the number due
+    now counted only when `now` falls between the earliest and the latest (else it is none or
+    all of them: with 40k due, 2.0 -> 0.5 ms; the benchmarks poll /_emulator/idle every 10 ms).
+    A single query with a CASE over the rows reads every row: ~6 ms for 60k.
     """
     where = "FROM rule_events WHERE due_at IS NOT NULL"
-    scheduled = store.one(f"SELECT COUNT(*) AS n {where}")
-    due_now = store.one(f"SELECT COUNT(*) AS n {where} AND due_at <= ?", [now])
-    next_due = store.one(f"SELECT MIN(due_at) AS at {where}")
-    return {
-        "scheduled": (scheduled or {}).get("n") or 0,
-        "due_now": (due_now or {}).get("n") or 0,
-        "next_due": (next_due or {}).get("at"),
-    }
+    first = (store.one(f"SELECT MIN(due_at) AS at {where}") or {}).get("at")  # one query each:
+    if first is None:  # SQLite takes MIN or MAX in one step only when it is alone
+        return {"scheduled": 0, "due_now": 0, "next_due": None}
+    last: str = (store.one(f"SELECT MAX(due_at) AS at {where}") or {}).get("at") or first
+    scheduled = (store.one(f"SELECT COUNT(*) AS n {where}") or {}).get("n") or 0
+    if first > now:
+        due_now = 0
+    elif last <= now:
+        due_now = scheduled
+    else:
+        due_now = (store.one(f"SELECT COUNT(*) AS n {where} AND due_at <= ?", [now]) or {}).get("n") or 0
+    return {"scheduled": scheduled, "due_now": due_now, "next_due": first}
 
 
 def next_due_time(store: Store) -> str | None:
