@@ -11,7 +11,8 @@ runs the delivery queue is drained (POST /_emulator/settle) so every run starts 
 state; the time that takes gives the sustained rate with deliveries included.
 
 Printed per concurrency: requests/s (median, min-max), latency p50/p99 (medians over rounds), the
-server's CPU per request, and the ratio of ingest to the trivial endpoint.
+server's CPU per request (the delivery worker's included), the ratio of ingest to the trivial
+endpoint, and the share of the events' delivery attempts the worker ran during the load.
 
 `--baseline DIR`: a second `serve` runs the checkout in DIR (as its PYTHONPATH) beside this
 one, and the rounds alternate between the two (which goes first swaps every round), so both are
@@ -29,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import Serve, ingest_headers, load, median, ratio_line, run_per_database, summary
+from _util import RULES, Serve, ingest_headers, load, median, ratio_line, run_per_database, summary
 
 LEVELS = (1, 8, 64)
 TARGETS = {"file": ("0.18", 8.0), "memory": ("0.25", 3.0)}
@@ -72,9 +73,11 @@ def run(kind: str, args: argparse.Namespace, directory: str) -> dict[str, float]
                                   headers=ingest_headers(server))
                     start += 10_000_000
                     began = time.perf_counter()
-                    server.settle()
+                    left = server.settle()
                     settle = time.perf_counter() - began
                     total = ingest["all_requests"]
+                    # the share of the events' attempts the worker ran during the load itself
+                    ingest["worker_share"] = 1 - left / max(1, total * len(RULES))
                     sustained[name][level].append(
                         total / (ingest["seconds"] + args.warmup + settle))
                     results[name][level]["trivial"].append(trivial)
@@ -121,6 +124,8 @@ def report(kind: str, levels: list[int], results: Runs,
             print(f"    {name:<8} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  server CPU {cpu:7.1f} us/req"
                   f"  loadgen CPU {gen:4.2f} core{note}")
         print(summary(f"c={level:<3} sustained, deliveries included", sustained[level], "ev/s"))
+        share = median([r["worker_share"] for r in ingest_runs])
+        print(f"    attempts run during the ingest load (not left to the settle): {share:.0%}")
         ratios[level] = rate / base
     return ratios
 

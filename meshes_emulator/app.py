@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meshes_emulator import recorder
 from meshes_emulator.context import Emulator
-from meshes_emulator.cors import IngestCorsMiddleware
+from meshes_emulator.cors import is_ingest_request, with_cors_headers
 from meshes_emulator.engine.dispatcher import Dispatcher
 from meshes_emulator.errors import ApiError, error_body
-from meshes_emulator.exposure import ExposureMiddleware
+from meshes_emulator.exposure import Exposure
 from meshes_emulator.http import json_response
-from meshes_emulator.recorder import RequestRecorder
+from meshes_emulator.journal import ERROR_LIMIT
 from meshes_emulator.routes import all_routes
 from meshes_emulator.services import fixtures, orgs, sessions
 from meshes_emulator.services.faults import FaultBook
@@ -47,8 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=all_routes(),
-        middleware=[Middleware(IngestCorsMiddleware), Middleware(RequestRecorder),
-                    Middleware(CatchAllMiddleware), Middleware(ExposureMiddleware)],
+        middleware=[Middleware(EdgeMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error_handler},
         lifespan=lifespan,
     )
@@ -108,33 +108,78 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return json_response(body, status=exc.status_code, headers=dict(exc.headers or {}))
 
 
-class CatchAllMiddleware:
-    """Anything unexpected becomes a 500 in the Meshes shape and is recorded for the fixture."""
+class EdgeMiddleware:
+    """The one middleware every HTTP request passes through. From the outside in, it
+
+    1. adds the CORS headers to every answer of the two ingestion POSTs (cors.py);
+    2. writes the access-log line and the request-journal entry (recorder.py) of every request,
+       refused or failed ones included;
+    3. answers anything unexpected with a 500 in the Meshes shape (a 507 when the disk is full),
+       captured for the fixture; raised again once the answer has started;
+    4. refuses other sites' requests and admin requests without the admin token (exposure.py).
+
+    One layer with one `send` wrapper (`_Exchange`) instead of four of each.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.exposure = Exposure()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        emulator: Emulator = scope["app"].state.emulator
+        recording = recorder.start(emulator, scope)
+        exchange = _Exchange(send, is_ingest_request(scope), recording is not None)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self._guarded(scope, receive if recording is None else recording.receive(receive),
+                                exchange, emulator)
+        finally:
+            if recording is not None:
+                recording.finish(exchange.status, exchange.answer)
+
+    async def _guarded(self, scope: Scope, receive: Receive, exchange: _Exchange,
+                       emulator: Emulator) -> None:
+        """Steps 3 and 4: the exposure checks and the app, anything unexpected caught."""
+        try:
+            refusal, send = self.exposure.answer(scope, exchange.send)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
         except Exception as exc:
-            if started:
+            if exchange.started:
                 if not disk_full(exc):
-                    scope["app"].state.emulator.capture(scope.get("method", ""),
-                                                        scope.get("path", ""), exc)
+                    emulator.capture(scope.get("method", ""), scope.get("path", ""), exc)
                 raise
-            await unexpected_error(scope, exc)(scope, receive, send)
+            await unexpected_error(scope, exc)(scope, receive, exchange.send)
+
+
+class _Exchange:
+    """The answer of one request on its way out: whether it started, its status, the start of an
+    error body (when recorded), and the CORS headers added."""
+
+    __slots__ = ("answer", "cors", "downstream", "recorded", "started", "status")
+
+    def __init__(self, downstream: Send, cors: bool, recorded: bool) -> None:
+        self.downstream = downstream
+        self.cors = cors
+        self.recorded = recorded
+        self.started = False
+        self.status = 0
+        self.answer = b""
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            if self.cors:
+                message = with_cors_headers(message)
+        elif (self.recorded and self.status >= 400 and len(self.answer) < ERROR_LIMIT
+              and message["type"] == "http.response.body"):
+            self.answer += message.get("body", b"")[:ERROR_LIMIT]
+        await self.downstream(message)
 
 
 def disk_full(exc: BaseException) -> bool:

@@ -2,9 +2,9 @@
 
 `POST /api/v1/events` and `POST /api/v1/events/bulk` are meant for browsers (publishable keys).
 The preflight (`OPTIONS`, routes.cors_preflight) answers with PREFLIGHT_HEADERS; every actual
-response of those two POSTs -- 201, 207, every 4xx (auth, 413...), API faults and the 500 of
-CatchAllMiddleware -- gets RESPONSE_HEADERS from IngestCorsMiddleware, which sits outside every
-other middleware. Management routes get no CORS header (the real API has none there).
+response of those two POSTs -- 201, 207, every 4xx (auth, 413...), API faults and the catch-all's
+500 -- gets RESPONSE_HEADERS from app.EdgeMiddleware, which adds them outside everything else it
+does. Management routes get no CORS header (the real API has none there).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 ALLOW_ORIGIN = "*"
 INGEST_PATHS = frozenset({"/api/v1/events", "/api/v1/events/bulk"})
@@ -45,22 +45,3 @@ def with_cors_headers(message: Message) -> Message:
     headers: list[Any] = [(name, value) for name, value in message.get("headers", [])
                           if bytes(name).lower() not in _RAW_NAMES]
     return {**message, "headers": [*headers, *_RAW_HEADERS]}
-
-
-class IngestCorsMiddleware:
-    """Add the CORS response headers to every answer of the two ingestion POSTs."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_ingest_request(scope):
-            await self.app(scope, receive, send)
-            return
-
-        async def cors_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = with_cors_headers(message)
-            await send(message)
-
-        await self.app(scope, receive, cors_send)

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from meshes_emulator.errors import error_body
 from meshes_emulator.http import json_response
@@ -98,27 +98,24 @@ def token_matches(presented: str | None, expected: str) -> bool:
     return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
 
-class ExposureMiddleware:
+class Exposure:
     """Refuse other sites' requests (sitecheck.py), then admin and dashboard requests without
-    the admin token, or hide them (--no-admin)."""
+    the admin token, or hide them (--no-admin). Applied by app.EdgeMiddleware to every request,
+    inside the CORS headers, the request journal and the catch-all."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.hosts: HostPolicy | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def answer(self, scope: Scope, send: Send) -> tuple[Response | None, Send]:
+        """(the answer refusing this request or None, the `send` the app answers through: the
+        admin token passed as `?admin_token=` is remembered in a cookie)."""
         refusal = self._refusal(scope)
         if refusal is not None:
-            await refusal(scope, receive, send)
-            return
+            return refusal, send
         token: str | None = scope["app"].state.emulator.settings.admin_token
         if token is not None and _query_token(scope) is not None:  # passed: remember it
-            await self.app(scope, receive, _with_cookie(send, token))
-            return
-        await self.app(scope, receive, send)
+            return None, _with_cookie(send, token)
+        return None, send
 
     def _host_policy(self, scope: Scope) -> HostPolicy:
         if self.hosts is None:

@@ -40,7 +40,8 @@ async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
-    body: bytes | None = getattr(request.state, "raw_body", None)  # already read
+    state: dict[str, Any] = request.scope.setdefault("state", {})  # request.state's own dict
+    body: bytes | None = state.get("raw_body")  # already read (no AttributeError raised to see)
     if body is None:
         message = await request.receive()  # usually the whole body, in one message
         if message["type"] != "http.request" or message.get("more_body", False):
@@ -49,7 +50,7 @@ async def read_body(request: Request) -> bytes:
             body = message.get("body", b"")
     if len(body) > limit:
         raise PayloadTooLarge(detail=f"Request body exceeds {limit} bytes")
-    request.state.raw_body = body
+    state["raw_body"] = body
     return body
 
 

@@ -2,7 +2,8 @@
 
 `RequestJournal` keeps the entries `recorder.RequestRecorder` (the ASGI middleware) makes, for
 `GET /_emulator/requests`, the dashboard and the toolkit's `requests()` / `assert_requested()`.
-Entries keep raw bytes; decoding and masking secrets happen when the journal is read.
+Entries keep raw values (bytes, the caller, the clock's instant); decoding, formatting and masking
+secrets happen when the journal is read.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
+
+from meshes_emulator.clock import isoformat
+from meshes_emulator.logs import who
 
 DEFAULT_SIZE = 1000
 BODY_LIMIT = 8 * 1024  # bytes of a request body kept; a longer body is recorded by size only
@@ -23,27 +28,38 @@ _SECRET_KEY = re.compile(r"(secret|token|passw|api[_-]?key|access[_-]?key|privat
                          r"authorization|signature|cookie)", re.I)
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """One journaled request (raw; `as_dict` decodes and masks)."""
+    """One journaled request, raw: the caller, the instant and the query are kept as they came
+    and made text by `as_dict` (with the body decoded and masked) when the journal is read."""
 
     seq: int
-    at: str
     method: str
     path: str
-    query: str
+    query_string: bytes
+    at: datetime | None = None  # the emulator's clock when the answer ended
     status: int = 0
     duration_ms: float = 0.0
-    caller: dict[str, Any] = field(default_factory=dict)
+    principal: Any = None  # the caller (auth.Principal), None when anonymous
     content_type: str = ""
     body: bytes = b""
     body_size: int = 0
     answer: bytes = b""
 
+    @property
+    def query(self) -> str:
+        return self.query_string.decode("latin-1")
+
+    @property
+    def caller(self) -> dict[str, Any]:
+        """The caller without its secret (logs.who): {} when anonymous."""
+        return who(self.principal)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.seq, "at": self.at, "method": self.method, "path": self.path,
-                "query": self.query, "status": self.status,
-                "duration_ms": round(self.duration_ms, 2), "principal": self.caller or None,
+        return {"id": self.seq, "at": isoformat(self.at) if self.at is not None else "",
+                "method": self.method, "path": self.path, "query": self.query,
+                "status": self.status, "duration_ms": round(self.duration_ms, 2),
+                "principal": self.caller or None,
                 "error": error_message(self.answer) if self.status >= 400 else None,
                 "body": masked_body(self.body, self.body_size, self.content_type)}
 
@@ -92,9 +108,9 @@ def _matches(entry: Entry, method: str | None, path: str | None, status: str | N
         return False
     if status is not None and not status_matches(entry.status, status):
         return False
-    if org is not None and entry.caller.get("org_id") != org:
+    if org is not None and getattr(entry.principal, "org_id", None) != org:
         return False
-    if workspace is not None and entry.caller.get("workspace_id") != workspace:
+    if workspace is not None and getattr(entry.principal, "workspace_id", None) != workspace:
         return False
     return since is None or entry.seq > since
 

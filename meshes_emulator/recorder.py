@@ -1,9 +1,11 @@
-"""The access log and request journal, written by one ASGI middleware (outermost).
+"""The access-log line and the request-journal entry of each HTTP request.
 
-`RequestRecorder` times each request, notes its status, caller and (for the journal) its body and
-error message, then writes one access-log line (logs.py) and keeps the request in the
-emulator's `journal.RequestJournal`. Requests to the admin API (`/_emulator/*`) are logged but
-not journaled. The hot path only keeps raw bytes.
+`start` opens a `Recording` (app.EdgeMiddleware calls it for every request): it times the request
+and, for the journal, notes its body as the app reads it; `finish` writes one access-log line
+(logs.py) and keeps the request in the emulator's `journal.RequestJournal`, with the status and
+error answer the edge saw. Requests to the admin API (`/_emulator/*`) are logged but not
+journaled. The hot path only keeps raw values: the caller, the clock's instant and the query are
+made text when the journal is read, the error message only for a log line.
 """
 
 from __future__ import annotations
@@ -11,49 +13,46 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from meshes_emulator import logs
-from meshes_emulator.clock import isoformat
-from meshes_emulator.journal import (
-    ADMIN_PREFIX,
-    BODY_LIMIT,
-    ERROR_LIMIT,
-    Entry,
-    RequestJournal,
-    error_message,
-)
+from meshes_emulator.journal import ADMIN_PREFIX, BODY_LIMIT, Entry, error_message
 
 if TYPE_CHECKING:
     from meshes_emulator.context import Emulator
 
 
-class RequestRecorder:
-    """ASGI middleware: access-log line and journal entry for every HTTP request."""
+def start(emulator: Emulator, scope: Scope) -> Recording | None:
+    """This HTTP request's recording, or None when neither the journal nor the log wants it
+    (the request is counted either way: the fixture's reset is skipped only when nothing came)."""
+    journal = emulator.journal
+    journal.seen += 1
+    path: str = scope["path"]
+    keep = journal.enabled and not path.startswith(ADMIN_PREFIX)
+    if not keep and not logs.ACCESS.isEnabledFor(logs.level_for(path)):
+        return None
+    return Recording(emulator, scope, keep)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        emulator = scope["app"].state.emulator
-        journal: RequestJournal = emulator.journal
-        journal.seen += 1  # the fixture's reset is skipped only when this has not moved
-        path: str = scope["path"]
-        keep = journal.enabled and not path.startswith(ADMIN_PREFIX)
-        if not keep and not logs.ACCESS.isEnabledFor(logs.level_for(path)):
-            await self.app(scope, receive, send)
-            return
-        await self._record(scope, receive, send, emulator, keep)
+class Recording:
+    """One request on its way: its journal entry in the making (kept only when `keep`)."""
 
-    async def _record(self, scope: Scope, receive: Receive, send: Send, emulator: Emulator,
-                      keep: bool) -> None:
-        started = time.perf_counter()
-        query = scope.get("query_string", b"").decode("latin-1")
-        entry = Entry(seq=0, at="", method=scope["method"], path=scope["path"], query=query)
-        chunks: list[bytes] = []
+    __slots__ = ("began", "chunks", "emulator", "entry", "keep", "scope")
+
+    def __init__(self, emulator: Emulator, scope: Scope, keep: bool) -> None:
+        self.emulator = emulator
+        self.scope = scope
+        self.keep = keep
+        self.entry = Entry(seq=0, method=scope["method"], path=scope["path"],
+                           query_string=scope.get("query_string", b""))
+        self.chunks: list[bytes] = []
+        self.began = time.perf_counter()
+
+    def receive(self, receive: Receive) -> Receive:
+        """`receive` that notes the body's size and (up to BODY_LIMIT) its bytes, for the journal."""
+        if not self.keep:
+            return receive
+        entry, chunks = self.entry, self.chunks
 
         async def recording_receive() -> Message:
             message = await receive()
@@ -64,34 +63,31 @@ class RequestRecorder:
                     chunks.append(body)
             return message
 
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-            elif message["type"] == "http.response.body" and entry.status >= 400 and \
-                    len(entry.answer) < ERROR_LIMIT:
-                entry.answer += message.get("body", b"")[:ERROR_LIMIT]
-            await send(message)
+        return recording_receive
 
-        try:
-            await self.app(scope, recording_receive if keep else receive, recording_send)
-        finally:
-            entry.duration_ms = (time.perf_counter() - started) * 1000
-            entry.caller = logs.who(scope.get("state", {}).get("principal"))
-            error = error_message(entry.answer) if entry.answer else None
-            logs.log_request(entry.method, entry.path, query, entry.status or 500,
-                             entry.duration_ms, entry.caller, error)
-            if keep:
-                self._keep(entry, scope, chunks, emulator)
+    def finish(self, status: int, answer: bytes) -> None:
+        """The request ended with `status` (0: no answer started, logged and kept as 500) and, for
+        an error, the start of its `answer`: the log line, then the journal entry."""
+        entry = self.entry
+        entry.duration_ms = (time.perf_counter() - self.began) * 1000
+        entry.status = status or 500
+        entry.answer = answer
+        entry.principal = self.scope.get("state", {}).get("principal")
+        if logs.ACCESS.isEnabledFor(logs.level_for(entry.path)):
+            logs.log_request(entry.method, entry.path, entry.query, entry.status,
+                             entry.duration_ms, entry.caller,
+                             error_message(answer) if answer else None)
+        if self.keep:
+            self._keep()
 
-    @staticmethod
-    def _keep(entry: Entry, scope: Scope, chunks: list[bytes], emulator: Emulator) -> None:
-        journal: RequestJournal = emulator.journal
-        entry.seq = journal.next_seq()
-        entry.at = isoformat(emulator.clock.now())
-        entry.status = entry.status or 500
-        entry.body = b"".join(chunks) if entry.body_size <= BODY_LIMIT else b""
-        for name, value in scope.get("headers", ()):
-            if name == b"content-type":
-                entry.content_type = value.decode("latin-1")
-                break
-        journal.add(entry)
+    def _keep(self) -> None:
+        entry, emulator = self.entry, self.emulator
+        entry.seq = emulator.journal.next_seq()
+        entry.at = emulator.clock.now()
+        if entry.body_size:  # the content type only describes a body that is not JSON
+            entry.body = b"".join(self.chunks) if entry.body_size <= BODY_LIMIT else b""
+            for name, value in self.scope.get("headers", ()):
+                if name == b"content-type":
+                    entry.content_type = value.decode("latin-1")
+                    break
+        emulator.journal.add(entry)

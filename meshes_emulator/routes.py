@@ -88,7 +88,7 @@ async def _check_session(request: Request, who: Principal, policy: Policy | None
 
 async def cors_preflight(request: Request) -> Response:
     """Browsers may call the two ingestion routes (behavior §1.3); the actual responses get
-    their CORS headers from cors.IngestCorsMiddleware."""
+    their CORS headers from app.EdgeMiddleware (cors.py)."""
     return Response(status_code=204, headers=dict(PREFLIGHT_HEADERS))
 
 

@@ -70,8 +70,10 @@ def _shadowed(route: BaseRoute, partials: list[tuple[Route, Scope]]) -> bool:
     `GET /events/bulk` matches `GET /events/{event_id}` only because `bulk` fills the
     parameter; the URL names the `/events/bulk` resource, whose methods answer 405.
     """
-    return isinstance(route, Route) and any(_params(other) < _params(route)
-                                            for other, _ in partials)
+    if not partials or not isinstance(route, Route):
+        return False
+    params = _params(route)
+    return params > 0 and any(_params(other) < params for other, _ in partials)
 
 
 def _method_not_allowed(router: Router, scope: Scope, partials: list[tuple[Route, Scope]]) -> None:

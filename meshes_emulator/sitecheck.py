@@ -1,7 +1,7 @@
 """What another web site may not make a browser do to the emulator (issue 13, docs/reliability.md).
 
 A local development server is reachable by every page the developer opens. Three checks, made by
-`exposure.ExposureMiddleware` before any route runs:
+`exposure.Exposure` (applied by app.EdgeMiddleware) before any route runs:
 
 * **Host allow-list, every route** (DNS rebinding): the `Host` header must name this emulator:
   `localhost` (and `*.localhost`), any IP literal (`127.0.0.1`, `[::1]`, a container's address:
