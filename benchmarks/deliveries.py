@@ -228,8 +228,12 @@ def drains(args: argparse.Namespace, directory: str) -> None:
         server.add_rules()
         ingest_bulk(server, events)
         wait_until(server, lambda s: s["due_now"] == 0 and s["in_flight"] == 0)
+        cpu = server.cpu_seconds()
         answer, latencies, took = probed(server, "POST", "/clock/advance", {"seconds": 1})
+        cpu = server.cpu_seconds() - cpu
         report(f"advance over {answer['ran']:,} attempts ({took:.2f} s)", latencies)
+        print(f"  server CPU during that advance: {cpu / max(answer['ran'], 1) * 1e6:.0f} us an attempt "
+              f"(simulated retries, WAL file; health probes included; issue 14 wants ~25-35)")
     with Serve(f"{directory}/settle.db") as server:
         server.add_rules()
         ingest_bulk(server, events)
