@@ -407,7 +407,9 @@ class AttemptMachine:
         event = plan.events.get(context.rule_event["event_id"])
         if rule_event is None or event is None:
             return None
-        return self._record(plan, rule_event, event, context, outcome, {"id": context.attempt_id})
+        attempt = {"id": context.attempt_id, "rule_event_id": rule_event["id"],
+                   "attempt_number": context.attempt_number}
+        return self._record(plan, rule_event, event, context, outcome, attempt)
 
     def _record(
         self, plan: _Plan, rule_event: Row, event: Row, context: AttemptContext, outcome: Outcome,

@@ -220,11 +220,15 @@ def _after_import(emulator: Emulator, data: dict[str, Any], instant: Any) -> Non
     engine.work_due()
 
 
+UNINDEXED_IDS = ("attempts", "deliveries")  # ids the schema keeps unique no more (m006)
+
+
 class _Writer:
     def __init__(self, emulator: Emulator, source: str) -> None:
         self.emulator, self.source = emulator, source
         self.where = "document"
         self.columns: dict[str, set[str]] = {}
+        self.ids: dict[str, set[Any]] = {table: set() for table in UNINDEXED_IDS}
 
     def section(self, section: Section, items: Any, implied: dict[str, Any], where: str) -> None:
         if items is None:
@@ -256,10 +260,22 @@ class _Writer:
         for column in section.implied:
             row[column] = implied.get(column)
         _check_scalars(row, f"{self.source}: {where}")
+        self.unique_id(section.table, row.get("id"))
         self.emulator.store.insert(section.table, row)
         below = {**implied, **{child: row.get(own) for child, own in section.passes}}
         for name, child in children.items():
             self.section(child, item.get(name), below, f"{where}.{name}")
+
+    def unique_id(self, table: str, value: Any) -> None:
+        """An id given twice is refused as the primary key refused it before migration m006
+        (attempt and sink ids are no longer indexed: the engine derives them, unique)."""
+        seen = self.ids.get(table)
+        if seen is None or value is None:
+            return
+        key = str(int(value)) if isinstance(value, bool) else str(value)  # as TEXT stores it
+        if key in seen:
+            raise sqlite3.IntegrityError(f"UNIQUE constraint failed: {table}.id")
+        seen.add(key)
 
     def table_columns(self, table: str) -> set[str]:
         if table not in self.columns:

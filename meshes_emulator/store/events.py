@@ -174,13 +174,15 @@ def write_finished_batch(
     store: Store, attempts: list[Row], deliveries: list[Row], rule_events: list[Row], events: list[Row]
 ) -> None:
     """Write the outcomes of attempts claimed earlier (inside a transaction), one executemany per
-    table: attempt outcome columns set, sink rows inserted, rule_event and event state set."""
-    if attempts:
+    table: attempt outcome columns set (rows: `rule_event_id`, `attempt_number` and the
+    ATTEMPT_OUTCOME columns), sink rows inserted, rule_event and event state set."""
+    if attempts:  # an attempt is found by (rule_event_id, attempt_number): its id is unindexed
         sets = ", ".join(f"{column} = ?" for column in ATTEMPT_OUTCOME)
         with store.lock:
             store.conn.executemany(
-                f"UPDATE attempts SET {sets} WHERE id = ?",
-                [(*(row[c] for c in ATTEMPT_OUTCOME), row["id"]) for row in attempts],
+                f"UPDATE attempts SET {sets} WHERE rule_event_id = ? AND attempt_number = ?",
+                [(*(row[c] for c in ATTEMPT_OUTCOME), row["rule_event_id"], row["attempt_number"])
+                 for row in attempts],
             )
     store.insert_many("deliveries", deliveries)
     write_states(store, rule_events, events)
@@ -265,6 +267,7 @@ def list_attempts(store: Store, rule_event_id: str, req: PageRequest) -> list[Ro
 
 
 def get_attempt(store: Store, rule_event_id: str, attempt_id: str) -> Row | None:
+    """A finished attempt (found through its rule_event: attempt ids are not indexed)."""
     return store.one(
         "SELECT * FROM attempts WHERE id = ? AND rule_event_id = ? AND completed_at IS NOT NULL",
         [attempt_id, rule_event_id],
@@ -281,7 +284,8 @@ def list_deliveries(store: Store, filters: dict[str, str], limit: int) -> list[R
     where, params = where_equal({f"d.{column}": value for column, value in filters.items()})
     rows = store.all(
         "SELECT d.*, a.outcome_code, a.http_status, a.attempt_number FROM deliveries d "
-        f"LEFT JOIN attempts a ON a.id = d.attempt_id WHERE {where} "
+        "LEFT JOIN attempts a ON a.rule_event_id = d.rule_event_id AND a.id = d.attempt_id "
+        f"WHERE {where} "
         "ORDER BY d.rowid LIMIT ?",
         [*params, limit],
     )

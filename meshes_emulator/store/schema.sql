@@ -12,8 +12,9 @@ INSERT INTO "_sqlite_migrations" VALUES(2,'meshes_emulator','m002_engine_rule_ev
 INSERT INTO "_sqlite_migrations" VALUES(3,'meshes_emulator','m003_sessions_ttl_seconds','');
 INSERT INTO "_sqlite_migrations" VALUES(4,'meshes_emulator','m004_faults_seen','');
 INSERT INTO "_sqlite_migrations" VALUES(5,'meshes_emulator','m005_drop_rule_events_connection_index','');
+INSERT INTO "_sqlite_migrations" VALUES(6,'meshes_emulator','m006_attempt_and_sink_ids_unindexed','');
 CREATE TABLE attempts (
-  id TEXT PRIMARY KEY,
+  id TEXT,
   rule_event_id TEXT NOT NULL REFERENCES rule_events(id) ON DELETE CASCADE,
   event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
   attempt_number INTEGER NOT NULL,
@@ -44,7 +45,7 @@ CREATE TABLE connections (
   created_by TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 CREATE TABLE deliveries (
-  id TEXT PRIMARY KEY,
+  id TEXT,
   attempt_id TEXT, rule_event_id TEXT,
   org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, connection_id TEXT NOT NULL,
   event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
@@ -154,6 +155,6 @@ CREATE INDEX rules_connection ON rules (connection_id);
 CREATE INDEX events_org ON events (org_id);
 CREATE INDEX events_workspace ON events (workspace_id);
 CREATE INDEX rule_events_due ON rule_events (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX deliveries_connection ON deliveries (connection_id);
 CREATE INDEX sessions_workspace ON sessions (workspace_id);
+CREATE INDEX deliveries_connection ON deliveries (connection_id);
 COMMIT;

@@ -1,0 +1,143 @@
+"""Migration m006: attempt and sink ids without a primary-key index. An existing database keeps
+every row and rowid, webhook outcomes still land on their attempt, and a state file naming an
+attempt or sink id twice is still refused with the same message."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from meshes_emulator import Settings, create_app
+from meshes_emulator.defaults import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_ORG_ID,
+    DEFAULT_PUBLISHABLE_KEY,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_WORKSPACE_ID,
+)
+from meshes_emulator.services import export
+from meshes_emulator.store.db import Store
+from pytest_meshes.clients import MachineAuth
+from tests.api.connection_helpers import VALID_METADATA
+from tests.engine.aio import run_async
+
+TABLES = ("events", "rule_events", "attempts", "deliveries")
+M006 = "m006_attempt_and_sink_ids_unindexed"
+OLD_TABLES = {  # as migrations m001-m005 left them
+    "attempts": """CREATE TABLE attempts (
+  id TEXT PRIMARY KEY,
+  rule_event_id TEXT NOT NULL REFERENCES rule_events(id) ON DELETE CASCADE,
+  event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
+  attempt_number INTEGER NOT NULL,
+  trigger TEXT NOT NULL DEFAULT 'scheduled',
+  started_at TEXT NOT NULL, completed_at TEXT, duration_ms INTEGER,
+  outcome_code TEXT, http_status INTEGER, message TEXT,
+  request TEXT, response TEXT,
+  UNIQUE (rule_event_id, attempt_number)
+)""",
+    "deliveries": """CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  attempt_id TEXT, rule_event_id TEXT,
+  org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, connection_id TEXT NOT NULL,
+  event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
+  integration_type TEXT NOT NULL, action TEXT,
+  request TEXT NOT NULL, created_at TEXT NOT NULL
+)""",
+}
+
+
+async def _setup(app: Any, events: int) -> None:
+    """A Slack rule and `events` events for it (their attempts due)."""
+    transport = httpx.ASGITransport(app=app)
+    auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
+        connection = (await client.post("/connections", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
+            "metadata": VALID_METADATA["slack"]})).json()["connection"]
+        rule = await client.post("/rules", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "event": "user.signup",
+            "connection": connection["id"],
+            "metadata": {"action": "send_message", "id": "C1", "template": "Hi"}})
+        assert rule.status_code == 201, rule.text
+        for n in range(events):
+            created = await client.post("/events", headers={
+                "X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}, json={
+                "event": "user.signup", "payload": {"email": f"user{n}@example.com"}})
+            assert created.status_code == 201, created.text
+
+
+def _delivered(path: str, events: int) -> Any:
+    app = create_app(Settings(db_path=path, clock="manual", background_dispatcher=False))
+    run_async(_setup(app, events))
+    run_async(app.state.emulator.dispatcher.drain())
+    return app.state.emulator
+
+
+def _dump(conn: sqlite3.Connection) -> dict[str, list[Any]]:
+    return {table: conn.execute(f"SELECT rowid, * FROM {table} ORDER BY rowid").fetchall()
+            for table in TABLES}
+
+
+def _downgrade(path: Path) -> None:
+    """Make `path` what a database was before m006 (the same rows and rowids)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for table, create in OLD_TABLES.items():
+        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_new")
+        conn.execute(create)
+        conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_new ORDER BY rowid")
+        conn.execute(f"DROP TABLE {table}_new")
+    conn.execute("CREATE INDEX deliveries_connection ON deliveries (connection_id)")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [M006])
+    conn.close()
+
+
+def _indexes(conn: sqlite3.Connection, table: str) -> list[tuple[str, ...]]:
+    return sorted(tuple(row[2] for row in conn.execute(f"PRAGMA index_info({name!r})"))
+                  for _, name, *_ in conn.execute(f"PRAGMA index_list({table})"))
+
+
+def test_an_existing_database_keeps_every_row_and_rowid(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _delivered(str(path), 12).store.close()
+    _downgrade(path)
+    before = sqlite3.connect(path)
+    rows = _dump(before)
+    assert _indexes(before, "attempts") == [("id",), ("rule_event_id", "attempt_number")]
+    before.close()
+    assert len(rows["attempts"]) == 12 and len(rows["deliveries"]) == 12
+    store = Store(str(path))  # migrates
+    store.close()
+    after = sqlite3.connect(path)
+    assert _dump(after) == rows
+    assert _indexes(after, "attempts") == [("rule_event_id", "attempt_number")]
+    assert _indexes(after, "deliveries") == [("connection_id",)]
+    assert after.execute("PRAGMA foreign_key_check").fetchall() == []
+    after.close()
+
+
+def _records(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    events = data["organizations"][0]["workspaces"][0]["events"]
+    if name == "attempts":
+        return [attempt for event in events for rule_event in event["rule_events"]
+                for attempt in rule_event["attempts"]]
+    return [record for event in events for record in event["deliveries"]]
+
+
+@pytest.mark.parametrize("name", ["attempts", "deliveries"])
+def test_a_state_file_naming_an_id_twice_is_refused(tmp_path: Path, name: str) -> None:
+    emulator = _delivered(":memory:", 2)
+    data = export.dump(emulator.store, with_secrets=True)
+    first, second = _records(data, name)[:2]
+    assert first["id"] != second["id"]
+    duplicated = copy.deepcopy(data)
+    _records(duplicated, name)[1]["id"] = first["id"]
+    with pytest.raises(export.StateFileError, match=rf"UNIQUE constraint failed: {name}\.id"):
+        export.load(emulator, duplicated, "twice.yaml")
+    export.load(emulator, data, "once.yaml")  # the same file without the repeat loads
+    assert [row["id"] for row in _records(export.dump(emulator.store, with_secrets=True), name)] \
+        == [row["id"] for row in _records(data, name)]
