@@ -23,7 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fixture_db import build
 from _util import Serve, header, load, median, ratio_line, summary
 
-from meshes_emulator.paging import encode_cursor
+try:
+    from meshes_emulator.paging import encode_cursor
+except ImportError:  # a baseline checkout from before paging.py (PYTHONPATH=...)
+    from meshes_emulator.pagination import encode_cursor  # type: ignore[attr-defined,no-redef]
 
 
 def cursor_of_page(server: Serve, page: int, limit: int) -> str:
