@@ -4,11 +4,13 @@ A drain by the background worker starts with FIRST_SLICE_SECONDS of work (an eve
 usually fit), then yields to the event loop. When requests arrived meanwhile (the server's request
 count moved; under another server than FastServer: the yield took longer than BUSY_YIELD_SECONDS),
 the worker leaves them the loop until the server is quiet -- none in flight and none received for
-a QUIET_STEP_SECONDS step -- or for at most BUSY_PAUSE_SECONDS (with another server, always that
+a QUIET_STEP_SECONDS step -- or for at most BUSY_PAUSE_SECONDS, or nine times what the slice
+actually took when that is longer (a batch's reads, writes and commit come on top of its budget:
+a 0.25 ms slice lasts ~0.6 ms; at most LONGEST_PAUSE_SECONDS; with another server, always that
 long), then works SLICE_SECONDS; each quiet yield doubles the slice again (up to GROUP_SECONDS).
 Under a flood of requests (a closed-loop client answers each response with a new request within
-microseconds, so "none in flight" alone is true between every two requests) the worker thus works
-0.25 ms every ~2.5 ms: deliveries take about a tenth of the loop and catch up when the flood stops,
+microseconds, so "none in flight" alone is true between every two requests) the worker thus keeps
+about FLOOD_SHARE of the loop: deliveries catch up when the flood stops,
 and no request waits behind more than one short slice; a trickle of requests (a health probe, a
 test's calls) costs the worker about one step. The waits are real sleeps of at least 1 ms (uvloop's
 timers have millisecond resolution: a shorter sleep is a busy loop that burns the core). A group of
@@ -36,6 +38,8 @@ SLICE_SECONDS = 0.00025
 BUSY_YIELD_SECONDS = 0.0001
 BUSY_PAUSE_SECONDS = 0.0025
 QUIET_STEP_SECONDS = 0.001
+FLOOD_SHARE = 0.1  # under a flood the worker has at most this share of the loop
+LONGEST_PAUSE_SECONDS = 0.025  # the longest one turn left to a flood of requests
 GROUP_SECONDS = 0.02  # the longest one slice lasts
 EXPLICIT_SLICE_SECONDS = 0.01  # settle and clock moves: work this long, then let requests in
 
@@ -58,6 +62,7 @@ class Pacer:
         self.ingest_waiting = ingest_waiting
         self.budget = FIRST_SLICE_SECONDS if background else EXPLICIT_SLICE_SECONDS
         self._received = -1
+        self._began = monotonic()
 
     def requests_received(self) -> int:
         count = self.emulator.requests_received
@@ -76,10 +81,12 @@ class Pacer:
             while self.ingest_waiting():
                 await asyncio.sleep(0)
         self._received = self.requests_received()
+        self._began = monotonic()
 
     async def after_slice(self) -> None:
         """Yield to the event loop; the background worker then adapts its next slice."""
         began = monotonic()
+        ran = began - self._began
         await asyncio.sleep(0)
         if not self.background:
             return
@@ -87,16 +94,19 @@ class Pacer:
             self.budget = min(GROUP_SECONDS, self.budget * 2)
             return
         self.budget = SLICE_SECONDS  # requests first; quiet yields double it again
-        await self._until_quiet()
+        # a slice that ran past its budget (a batch's reads, writes and commit) buys requests
+        # a longer turn: under a flood the worker keeps about FLOOD_SHARE of the loop
+        share = ran * (1 - FLOOD_SHARE) / FLOOD_SHARE
+        await self._until_quiet(max(BUSY_PAUSE_SECONDS, min(LONGEST_PAUSE_SECONDS, share)))
 
-    async def _until_quiet(self) -> None:
+    async def _until_quiet(self, longest: float) -> None:
         """Leave the loop to requests until a QUIET_STEP_SECONDS step saw none in flight and none
-        arrive, for at most BUSY_PAUSE_SECONDS."""
+        arrive, for at most `longest` seconds."""
         in_flight = self.emulator.requests_in_flight
         if in_flight is None:
-            await asyncio.sleep(BUSY_PAUSE_SECONDS)
+            await asyncio.sleep(longest)
             return
-        deadline = monotonic() + BUSY_PAUSE_SECONDS
+        deadline = monotonic() + longest
         received = self.requests_received()
         while monotonic() < deadline:
             await asyncio.sleep(QUIET_STEP_SECONDS)

@@ -17,8 +17,15 @@ from meshes_emulator.defaults import (
     DEFAULT_SECRET_KEY,
     DEFAULT_WORKSPACE_ID,
 )
+from meshes_emulator.engine import pacing
 from meshes_emulator.engine.machine import AttemptMachine
-from meshes_emulator.engine.pacing import BUSY_PAUSE_SECONDS, GROUP_SECONDS, SLICE_SECONDS, Pacer
+from meshes_emulator.engine.pacing import (
+    BUSY_PAUSE_SECONDS,
+    GROUP_SECONDS,
+    LONGEST_PAUSE_SECONDS,
+    SLICE_SECONDS,
+    Pacer,
+)
 from pytest_meshes.clients import MachineAuth
 from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
@@ -205,3 +212,33 @@ def test_requests_in_flight_keep_the_loop(tmp_path: Any) -> None:
     run_async(_one_slice(pacer))
     assert pacer.budget == SLICE_SECONDS
     assert monotonic() - began >= BUSY_PAUSE_SECONDS
+
+
+def test_a_slice_that_ran_long_leaves_a_flood_a_longer_turn(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a flood the worker keeps about a tenth of the loop: a slice that lasted 2 ms (a
+    batch's reads, writes and commit come on top of its budget) is followed by ~18 ms left to
+    the requests, never more than LONGEST_PAUSE_SECONDS (an inline webhook's wait)."""
+    now = [100.0]
+
+    def tick() -> float:  # the pacer's clock: moves 0.5 ms at each look
+        now[0] += 0.0005
+        return now[0]
+
+    received = [0]
+
+    def count() -> int:
+        received[0] += 1  # every look sees a new request: a flood
+        return received[0]
+
+    monkeypatch.setattr(pacing, "monotonic", tick)
+    pacer = _paced(tmp_path, count)
+    for ran in (0.002, 1.0):
+        run_async(pacer.before_slice())
+        now[0] += ran
+        began = now[0]
+        run_async(pacer.after_slice())
+        turn = now[0] - began
+        assert min(9 * ran, LONGEST_PAUSE_SECONDS) <= turn <= min(9 * ran + 0.01,
+                                                                  LONGEST_PAUSE_SECONDS + 0.005)
+        assert pacer.budget == SLICE_SECONDS
