@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -21,6 +22,7 @@ from meshes_emulator.rows import Row as Row
 from meshes_emulator.rows import decode_json as decode_json
 from meshes_emulator.rows import encode_json as encode_json
 from meshes_emulator.store import schema
+from meshes_emulator.store.checkpoint import FALLBACK_PAGES, Checkpointer
 from meshes_emulator.store.lru import Cache
 from meshes_emulator.store.schema import TABLES_IN_DELETE_ORDER
 
@@ -53,13 +55,15 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute("PRAGMA busy_timeout = 5000")
-            # checkpoints every 1 MiB of WAL instead of 4: their fsyncs stall the loop for
-            # ~1.5 ms instead of 3-8 ms (ingest p99 on a file 7.6 -> 3.8 ms, same throughput)
-            self.conn.execute("PRAGMA wal_autocheckpoint = 256")
+            # checkpoints run beside the loop (store/checkpoint.py); the writer's own are a fallback
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}")
         if not fresh:
             refuse_newer_schema(self.conn)
             schema.migrate(self.conn)
         self.conn.row_factory = _dict_row  # after sqlite-utils, which expects tuples
+        self.checkpointer = None if memory else Checkpointer(path)
+        if self.checkpointer is not None:  # a store dropped without close() stops its thread too
+            weakref.finalize(self, self.checkpointer.signal_stop)
 
     def cached(self, cache: Cache[T]) -> T:
         """This store's instance of `cache` (made empty on first use and after a forget)."""
@@ -86,6 +90,8 @@ class Store:
         return self.conn.total_changes
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         with self.lock:
             self.conn.close()
 
