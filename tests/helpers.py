@@ -265,3 +265,29 @@ def walk_pages(client: httpx.Client, path: str, limit: int) -> list[dict[str, An
         cursor = page["next_cursor"]
         if cursor is None:
             return records
+
+
+async def slack_rule_with_events(app: Any, events: int) -> list[str]:
+    """On `app` (in process): a Slack connection, a rule on user.signup, and `events` events for
+    it (their attempts due); returns the event ids in order."""
+    from tests.api.connection_helpers import VALID_METADATA  # (it imports this module)
+
+    transport = httpx.ASGITransport(app=app)
+    auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
+        connection = (await client.post("/connections", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
+            "metadata": VALID_METADATA["slack"]})).json()["connection"]
+        rule = await client.post("/rules", auth=auth, json={
+            "workspace": DEFAULT_WORKSPACE_ID, "event": "user.signup",
+            "connection": connection["id"],
+            "metadata": {"action": "send_message", "id": "C1", "template": "Hi"}})
+        assert rule.status_code == 201, rule.text
+        ids = []
+        for n in range(events):
+            created = await client.post("/events", headers={
+                "X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}, json={
+                "event": "user.signup", "payload": {"email": f"user{n}@example.com"}})
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["event"]["id"])
+        return ids

@@ -9,22 +9,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from meshes_emulator import Settings, create_app
-from meshes_emulator.defaults import (
-    DEFAULT_ACCESS_KEY,
-    DEFAULT_ORG_ID,
-    DEFAULT_PUBLISHABLE_KEY,
-    DEFAULT_SECRET_KEY,
-    DEFAULT_WORKSPACE_ID,
-)
 from meshes_emulator.services import export
 from meshes_emulator.store.db import Store
-from pytest_meshes.clients import MachineAuth
-from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
+from tests.helpers import slack_rule_with_events
 
 TABLES = ("events", "rule_events", "attempts", "deliveries")
 M006 = "m006_attempt_and_sink_ids_unindexed"
@@ -51,29 +42,9 @@ OLD_TABLES = {  # as migrations m001-m005 left them
 }
 
 
-async def _setup(app: Any, events: int) -> None:
-    """A Slack rule and `events` events for it (their attempts due)."""
-    transport = httpx.ASGITransport(app=app)
-    auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
-        connection = (await client.post("/connections", auth=auth, json={
-            "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
-            "metadata": VALID_METADATA["slack"]})).json()["connection"]
-        rule = await client.post("/rules", auth=auth, json={
-            "workspace": DEFAULT_WORKSPACE_ID, "event": "user.signup",
-            "connection": connection["id"],
-            "metadata": {"action": "send_message", "id": "C1", "template": "Hi"}})
-        assert rule.status_code == 201, rule.text
-        for n in range(events):
-            created = await client.post("/events", headers={
-                "X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}, json={
-                "event": "user.signup", "payload": {"email": f"user{n}@example.com"}})
-            assert created.status_code == 201, created.text
-
-
 def _delivered(path: str, events: int) -> Any:
     app = create_app(Settings(db_path=path, clock="manual", background_dispatcher=False))
-    run_async(_setup(app, events))
+    run_async(slack_rule_with_events(app, events))
     run_async(app.state.emulator.dispatcher.drain())
     return app.state.emulator
 

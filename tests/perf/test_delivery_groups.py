@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from meshes_emulator import Settings, create_app
 from meshes_emulator.clock import monotonic
-from meshes_emulator.defaults import (
-    DEFAULT_ACCESS_KEY,
-    DEFAULT_ORG_ID,
-    DEFAULT_PUBLISHABLE_KEY,
-    DEFAULT_SECRET_KEY,
-    DEFAULT_WORKSPACE_ID,
-)
 from meshes_emulator.engine import pacing
 from meshes_emulator.engine.machine import AttemptMachine
 from meshes_emulator.engine.pacing import (
@@ -26,30 +18,8 @@ from meshes_emulator.engine.pacing import (
     SLICE_SECONDS,
     Pacer,
 )
-from pytest_meshes.clients import MachineAuth
-from tests.api.connection_helpers import VALID_METADATA
 from tests.engine.aio import run_async
-
-
-async def _setup(app: Any, events: int) -> list[str]:
-    transport = httpx.ASGITransport(app=app)
-    auth = MachineAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_ORG_ID)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v1") as client:
-        connection = (await client.post("/connections", auth=auth, json={
-            "workspace": DEFAULT_WORKSPACE_ID, "type": "slack", "name": "slack",
-            "metadata": VALID_METADATA["slack"]})).json()["connection"]
-        rule = await client.post("/rules", auth=auth, json={
-            "workspace": DEFAULT_WORKSPACE_ID, "event": "user.signup",
-            "connection": connection["id"],
-            "metadata": {"action": "send_message", "id": "C1", "template": "Hi"}})
-        assert rule.status_code == 201, rule.text
-        ids = []
-        for n in range(events):
-            created = await client.post("/events", headers={
-                "X-Meshes-Publishable-Key": DEFAULT_PUBLISHABLE_KEY}, json={
-                "event": "user.signup", "payload": {"email": f"user{n}@example.com"}})
-            ids.append(created.json()["event"]["id"])
-        return ids
+from tests.helpers import slack_rule_with_events
 
 
 def _app(tmp_path: Any) -> Any:
@@ -66,7 +36,7 @@ def _attempted(app: Any) -> list[str]:
 @pytest.mark.parametrize("pause", [False, True])
 def test_every_due_attempt_runs_in_order(tmp_path: Any, pause: bool) -> None:
     app = _app(tmp_path)
-    ids = run_async(_setup(app, 300))
+    ids = run_async(slack_rule_with_events(app, 300))
     summary = run_async(app.state.emulator.dispatcher.drain(pause=pause))
     assert summary.count == 300
     assert [attempt.event_id for attempt in summary.ran] == ([] if pause else ids)  # the worker lists none
@@ -80,7 +50,7 @@ def test_a_failing_attempt_in_a_batch_leaves_the_others_recorded(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = _app(tmp_path)
-    ids = run_async(_setup(app, 5))
+    ids = run_async(slack_rule_with_events(app, 5))
     dispatcher = app.state.emulator.dispatcher
     original = AttemptMachine._transition
     calls = 0
@@ -112,7 +82,7 @@ def test_the_background_worker_gives_way_to_a_settle(tmp_path: Any) -> None:
     import asyncio
 
     app = _app(tmp_path)
-    ids = run_async(_setup(app, 400))
+    ids = run_async(slack_rule_with_events(app, 400))
     dispatcher = app.state.emulator.dispatcher
 
     async def both() -> tuple[Any, Any]:
