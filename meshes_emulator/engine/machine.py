@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 INTERRUPTED = "Attempt interrupted: the emulator stopped before it finished"
 BATCH_SIZE = 128  # rule_events read per batch, at most
 FIRST_ATTEMPT_COST = 0.0001  # seconds one simulated attempt is assumed to take until measured
+WHOLE_BATCH_BUDGET = 0.005  # from this budget on, batches are sized by what a whole batch costs
 MAX_LISTED = 1000  # attempts listed in one settle / clock-move answer (`ran` counts them all)
 
 
@@ -149,6 +150,7 @@ class AttemptMachine:
         self.policy = policy
         self.generation = 0
         self.attempt_cost = FIRST_ATTEMPT_COST  # seconds per attempt planned (moving average)
+        self.batch_cost = FIRST_ATTEMPT_COST  # the same, reads, writes and commit included
         self._memo: _Memo | None = None  # set while a batch runs
         self._response: tuple[object, str | None] = (None, None)  # the last response encoded
 
@@ -164,6 +166,7 @@ class AttemptMachine:
         db = self.emulator.store
         limit = isoformat(limits.until or self.emulator.clock.now())
         size = self.batch_size(limits)
+        opened = monotonic()
         items = event_store.due_batch(db, limit, size, skip_connections=limits.skip_connections,
                                       webhooks=limits.webhooks)
         result = BatchResult()
@@ -184,14 +187,25 @@ class AttemptMachine:
                 self._measure(monotonic() - began, summary.count - planned + len(result.claims))
                 result.more = result.more or full
                 self._write(plan)
+            ran = summary.count - planned + len(result.claims)
+            if ran > 0:
+                self.batch_cost = 0.8 * self.batch_cost + 0.2 * max((monotonic() - opened) / ran, 1e-6)
         finally:
             self._memo = None
         return result
 
     def batch_size(self, limits: BatchLimits) -> int:
         """How many due rule_events to read: what the budget allows (reading 128 rows for a
-        0.25 ms slice under a flood of requests would cost more than the slice itself)."""
-        wanted = int(limits.budget / self.attempt_cost) + 1
+        0.25 ms slice under a flood of requests would cost more than the slice itself).
+
+        A long budget (an explicit drain's 10 ms, a quiet worker's) is divided by what a whole
+        batch costs an attempt, its reads, writes and commit included: by the planning cost
+        alone, a "10 ms" batch of 128 took 16-35 ms and held health probes that long. A short
+        one keeps the planning cost (pacing.py leaves requests nine times what a slice took)."""
+        cost = self.attempt_cost
+        if limits.budget >= WHOLE_BATCH_BUDGET:
+            cost = max(cost, self.batch_cost)
+        wanted = int(limits.budget / cost) + 1
         if limits.max_attempts is not None:
             wanted = min(wanted, limits.max_attempts)
         return max(1, min(BATCH_SIZE, wanted))

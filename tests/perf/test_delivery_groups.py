@@ -10,7 +10,7 @@ import pytest
 from meshes_emulator import Settings, create_app
 from meshes_emulator.clock import monotonic
 from meshes_emulator.engine import pacing
-from meshes_emulator.engine.machine import AttemptMachine
+from meshes_emulator.engine.machine import AttemptMachine, BatchLimits
 from meshes_emulator.engine.pacing import (
     BUSY_PAUSE_SECONDS,
     GROUP_SECONDS,
@@ -212,3 +212,18 @@ def test_a_slice_that_ran_long_leaves_a_flood_a_longer_turn(
         assert min(9 * ran, LONGEST_PAUSE_SECONDS) <= turn <= min(9 * ran + 0.01,
                                                                   LONGEST_PAUSE_SECONDS + 0.005)
         assert pacer.budget == SLICE_SECONDS
+
+
+def test_a_long_budget_is_divided_by_what_a_whole_batch_costs(tmp_path: Any) -> None:
+    """A drain's 10 ms batch is sized by the cost of an attempt with the batch's reads, writes and
+    commit (by the planning cost alone it read 128 rows and ran 16-35 ms); a flood's 0.25 ms
+    slice keeps the planning cost."""
+    app = _app(tmp_path)
+    machine: AttemptMachine = app.state.emulator.dispatcher.machine
+    run_async(slack_rule_with_events(app, 300))
+    run_async(app.state.emulator.dispatcher.drain())
+    assert machine.batch_cost > machine.attempt_cost  # both measured; writes and commit cost too
+    machine.attempt_cost, machine.batch_cost = 0.00004, 0.0002  # 40 us planned, 200 us in all
+    assert machine.batch_size(BatchLimits(until=None, budget=0.01)) == 51  # 10 ms / 200 us, + 1
+    flood = BatchLimits(until=None, budget=SLICE_SECONDS)
+    assert machine.batch_size(flood) == int(SLICE_SECONDS / 0.00004) + 1
