@@ -13,6 +13,7 @@ Choices (docs/behaviour.md):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,21 +42,10 @@ def event_state(statuses: Iterable[str]) -> EventState:
 def _state(statuses: Iterable[str]) -> tuple[str, int, int, int, bool, bool]:
     """`event_state` as a tuple (status, total, completed, failed, terminal, started): counted in
     one pass (it runs once per attempt)."""
-    total = completed = failed = canceled = pending = processing = retrying = 0
-    for status in statuses:
-        total += 1
-        if status == "completed":
-            completed += 1
-        elif status == "failed":
-            failed += 1
-        elif status == "canceled":
-            canceled += 1
-        elif status == "pending":
-            pending += 1
-        elif status == "processing":
-            processing += 1
-        elif status == "retrying":
-            retrying += 1
+    counts = Counter(statuses)
+    total = sum(counts.values())
+    completed, failed, canceled = counts["completed"], counts["failed"], counts["canceled"]
+    pending, processing, retrying = counts["pending"], counts["processing"], counts["retrying"]
     terminal = completed + failed + canceled == total
     started = total - pending - canceled > 0
     if terminal:

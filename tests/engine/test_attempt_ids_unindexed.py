@@ -10,36 +10,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 
 from meshes_emulator import Settings, create_app
 from meshes_emulator.services import export
 from meshes_emulator.store.db import Store
+from meshes_emulator.store.migrations import migrations
 from tests.engine.aio import run_async
 from tests.helpers import slack_rule_with_events
 
 TABLES = ("events", "rule_events", "attempts", "deliveries")
 M006 = "m006_attempt_and_sink_ids_unindexed"
-OLD_TABLES = {  # as migrations m001-m005 left them
-    "attempts": """CREATE TABLE attempts (
-  id TEXT PRIMARY KEY,
-  rule_event_id TEXT NOT NULL REFERENCES rule_events(id) ON DELETE CASCADE,
-  event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
-  attempt_number INTEGER NOT NULL,
-  trigger TEXT NOT NULL DEFAULT 'scheduled',
-  started_at TEXT NOT NULL, completed_at TEXT, duration_ms INTEGER,
-  outcome_code TEXT, http_status INTEGER, message TEXT,
-  request TEXT, response TEXT,
-  UNIQUE (rule_event_id, attempt_number)
-)""",
-    "deliveries": """CREATE TABLE deliveries (
-  id TEXT PRIMARY KEY,
-  attempt_id TEXT, rule_event_id TEXT,
-  org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, connection_id TEXT NOT NULL,
-  event_id TEXT NOT NULL, rule_id TEXT NOT NULL,
-  integration_type TEXT NOT NULL, action TEXT,
-  request TEXT NOT NULL, created_at TEXT NOT NULL
-)""",
-}
+
+
+def _old_schema() -> dict[str, str]:
+    """The SQL of attempts, deliveries and their index as migrations m001-m005 left them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        migrations.apply(sqlite_utils.Database(conn), stop_before=M006)
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name IN "
+                            "('attempts', 'deliveries') AND sql IS NOT NULL")
+        return dict(rows.fetchall())
+    finally:
+        conn.close()
 
 
 def _delivered(path: str, events: int) -> Any:
@@ -56,13 +49,14 @@ def _dump(conn: sqlite3.Connection) -> dict[str, list[Any]]:
 
 def _downgrade(path: Path) -> None:
     """Make `path` what a database was before m006 (the same rows and rowids)."""
+    old = _old_schema()
     conn = sqlite3.connect(path, isolation_level=None)
-    for table, create in OLD_TABLES.items():
+    for table in ("attempts", "deliveries"):
         conn.execute(f"ALTER TABLE {table} RENAME TO {table}_new")
-        conn.execute(create)
+        conn.execute(old[table])
         conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_new ORDER BY rowid")
         conn.execute(f"DROP TABLE {table}_new")
-    conn.execute("CREATE INDEX deliveries_connection ON deliveries (connection_id)")
+    conn.execute(old["deliveries_connection"])
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [M006])
     conn.close()
 

@@ -50,18 +50,24 @@ def test_one_slow_receiver_takes_at_most_its_connections_slots() -> None:
     run(scenario, delivery_concurrency=6, delivery_connection_limit=3)
 
 
+async def _held_webhooks(h: Harness, rx: Receiver, release: threading.Event, count: int) -> None:
+    """A webhook rule whose receiver holds every answer until `release`, and `count` events for
+    it, every one sent (in flight) when this returns."""
+    rx.replies["/hook"] = Reply(200, block=release)
+    hook = await h.connection("webhook", "hook", url=rx.url + "/hook")
+    await h.rule(hook, "a", action="send_webhook")
+    for _ in range(count):
+        await h.emit("a")
+    await h.dispatcher.drain(pause=True)
+    assert await asyncio.to_thread(rx.wait_for, "/hook", count, 10)
+
+
 def test_many_webhooks_in_flight_at_once() -> None:
     release = threading.Event()
 
     async def scenario(h: Harness) -> None:
         with Receiver() as rx:
-            rx.replies["/hook"] = Reply(200, block=release)
-            hook = await h.connection("webhook", "hook", url=rx.url + "/hook")
-            await h.rule(hook, "a", action="send_webhook")
-            for _ in range(12):
-                await h.emit("a")
-            await h.dispatcher.drain(pause=True)
-            assert await asyncio.to_thread(rx.wait_for, "/hook", 12, 10)  # all 12 at once
+            await _held_webhooks(h, rx, release, 12)  # all 12 at once
             assert h.dispatcher.stats()["in_flight"] == 12
             release.set()
             await h.dispatcher.drain()
@@ -183,13 +189,7 @@ def test_answers_of_one_loop_turn_are_recorded_together_and_one_failure_stays_al
 
         monkeypatch.setattr(h.dispatcher, "_record_answered", counting)
         with Receiver() as rx:
-            rx.replies["/hook"] = Reply(200, block=release)
-            hook = await h.connection("webhook", "hook", url=rx.url + "/hook")
-            await h.rule(hook, "a", action="send_webhook")
-            for _ in range(8):
-                await h.emit("a")
-            await h.dispatcher.drain(pause=True)
-            assert await asyncio.to_thread(rx.wait_for, "/hook", 8, 10)
+            await _held_webhooks(h, rx, release, 8)
             release.set()  # the 8 answers arrive together
             await h.dispatcher.drain()
             store = h.emulator.store
