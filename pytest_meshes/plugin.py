@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_meshes.fixtures import (
+from pytest_meshes.rewrite import emulator_unrewritten
+
+emulator_unrewritten()  # before anything imports meshes_emulator (pytest_meshes/rewrite.py)
+
+from pytest_meshes.fixtures import (  # noqa: E402
     meshes_server,
     meshes_server_process,
     meshes_settings,
@@ -16,7 +20,7 @@ from pytest_meshes.fixtures import (
     stop_early,
     wipes_attached_server,
 )
-from pytest_meshes.webhooks import meshes_webhook_receiver
+from pytest_meshes.webhooks import meshes_webhook_receiver  # noqa: E402
 
 __all__ = ["meshes_server", "meshes_server_process", "meshes_settings", "meshes_webhook_receiver"]
 

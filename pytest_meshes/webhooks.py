@@ -23,12 +23,14 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from meshes_emulator.webhooks import SIGNATURE_HEADER, verify_signature
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 DEFAULT_SECRET = "meshes-webhook-receiver-test-secret"
 
@@ -115,6 +117,8 @@ class WebhookReceiver:
         return [d for d in self.deliveries if d.signature_valid is False]
 
     def start(self) -> WebhookReceiver:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # only when used
+
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -47,6 +47,16 @@ def test_webhook_is_signed(meshes_server, meshes_webhook_receiver):
 def test_the_demo_seed_ships_with_the_package(meshes_server):
     names = [w["name"] for w in meshes_server.admin("GET", "/credentials")["organizations"][0]["workspaces"]]
     assert "Demo" in names
+
+
+def test_pytest_rewrites_the_plugin_but_imports_the_emulator_as_it_is(meshes_server):
+    import sys
+
+    def loader(name):
+        return type(sys.modules[name].__loader__).__name__
+
+    assert loader("pytest_meshes.fixtures") == "AssertionRewritingHook"
+    assert loader("meshes_emulator.app") != "AssertionRewritingHook"
 '''
 
 
@@ -119,6 +129,6 @@ def test_a_users_project_runs_its_tests_against_the_installed_wheel(
     (project / "tests" / "test_meshes.py").write_text(USER_TEST)
     output = run(user_venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                  "tests", cwd=project)
-    assert "3 passed" in output
+    assert "4 passed" in output
     help_text = run(user_venv / "bin" / "meshes-emulator", "serve", "-h", cwd=project)
     assert "MESHES_EMULATOR_PORT" in help_text and "docs/" not in help_text
