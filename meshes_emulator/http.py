@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -112,8 +113,35 @@ def too_deep(value: Any, limit: int) -> bool:
     return False
 
 
+QUERY_KEY = "meshes.query"  # where a request's parsed query string is kept, in its scope
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string's parameters, parsed once per request: the last value of a repeated
+    name, as `request.query_params[name]` gives. A query string with neither '%' nor '+' (what
+    clients send for limit, cursor and filters) is split as it is; any other goes through
+    urllib's `parse_qsl`, as Starlette's (which costs ~6 us a request, ~5% of a page of 25)."""
+    parsed: dict[str, str] | None = request.scope.get(QUERY_KEY)
+    if parsed is None:
+        parsed = request.scope[QUERY_KEY] = parse_query(request.scope["query_string"])
+    return parsed
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
+    """`name=value&...` (latin-1, as Starlette decodes it; blank values kept)."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    parsed: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            parsed[name] = value
+    return parsed
+
+
 def query_bool(request: Request, name: str, default: bool = False) -> bool:
-    raw = request.query_params.get(name)
+    raw = query_params(request).get(name)
     if raw is None:
         return default
     if raw.lower() in ("true", "1"):

@@ -18,7 +18,7 @@ from meshes_emulator.api import workspaces as ws
 from meshes_emulator.auth import INGEST, MACHINE, SESSION, Principal, authenticate
 from meshes_emulator.cors import PREFLIGHT_HEADERS
 from meshes_emulator.errors import ApiError
-from meshes_emulator.http import json_response, read_body
+from meshes_emulator.http import json_response, query_params, read_body
 from meshes_emulator.openapi import serve_openapi
 from meshes_emulator.routing import IndexedRouter
 from meshes_emulator.services import session_scope as scope
@@ -82,7 +82,7 @@ async def _check_session(request: Request, who: Principal, policy: Policy | None
     """The route's session policy on the request's path ids, query and (writes) JSON body (the
     one body reader keeps the body for the handler). Nothing of the request is changed."""
     db = request.app.state.emulator.store
-    if scope.check(db, who, policy, request.path_params, request.query_params) and policy:
+    if scope.check(db, who, policy, request.path_params, query_params(request)) and policy:
         scope.check_body(who, policy, await read_body(request))
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.context import Emulator
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.http import json_response, query_params, read_json
 from meshes_emulator.schemas.admin import parse
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,7 +40,7 @@ async def body(request: Request, model: type[M], *, optional: bool = False) -> M
 
 def query(request: Request, model: type[M]) -> M:
     """The query parameters as `model` (a repeated key: the last value)."""
-    return parse(model, dict(request.query_params))
+    return parse(model, dict(query_params(request)))
 
 
 def one(item: Wire, status: int = 200) -> Response:

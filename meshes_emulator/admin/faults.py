@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from meshes_emulator.admin import emulator_of, many, one, query
 from meshes_emulator.errors import ValidationFailed
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.http import json_response, query_params, read_json
 from meshes_emulator.schemas.admin import FaultsClear, FaultsQuery, fault_spec, json_object, parse
 from meshes_emulator.services import faults
 
@@ -41,7 +41,7 @@ async def clear_faults(request: Request) -> Response:
     """DELETE /faults or POST /faults/clear {kind?}: `?kind=` first, then the body's."""
     data = await read_json(request, required=False) if request.method == "POST" else None
     sent = json_object({} if data is None else data)
-    if "kind" in request.query_params:
+    if "kind" in query_params(request):
         kind = query(request, FaultsQuery).kind
     else:
         kind = parse(FaultsClear, sent).kind

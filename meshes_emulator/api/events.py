@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.api import caller
-from meshes_emulator.http import json_bytes_response, json_response, read_json
+from meshes_emulator.http import json_bytes_response, json_response, query_params, read_json
 from meshes_emulator.pagination import page_request
 from meshes_emulator.paging import envelope
 from meshes_emulator.schemas import events as wire
@@ -21,7 +21,7 @@ async def list_workspace_events(request: Request) -> Response:
         emulator,
         who.org_id,
         req,
-        implied_filters(who, events.filters_from(request.query_params)),
+        implied_filters(who, events.filters_from(query_params(request))),
         workspace_id=request.path_params["workspace_id"],
     )
     return json_bytes_response(body)

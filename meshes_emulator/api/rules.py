@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshes_emulator.api import caller
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.http import json_response, query_params, read_json
 from meshes_emulator.pagination import page_request
 from meshes_emulator.paging import SMALL_LIST_LIMIT, envelope
 from meshes_emulator.schemas import rules as wire
@@ -22,7 +22,7 @@ async def list_workspace_rules(request: Request) -> Response:
         emulator,
         who.org_id,
         req,
-        implied_filters(who, rules.filters_from(request.query_params)),
+        implied_filters(who, rules.filters_from(query_params(request))),
         workspace_id=request.path_params["workspace_id"],
     )
     return json_response(envelope(rows, req, wire.rule))
@@ -31,7 +31,7 @@ async def list_workspace_rules(request: Request) -> Response:
 async def list_rules(request: Request) -> Response:
     emulator, who = caller(request)
     req = page_request(request, SMALL_LIST_LIMIT)
-    rows = rules.list_page(emulator, who.org_id, req, rules.filters_from(request.query_params))
+    rows = rules.list_page(emulator, who.org_id, req, rules.filters_from(query_params(request)))
     return json_response(envelope(rows, req, wire.rule))
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from meshes_emulator.api import caller
 from meshes_emulator.clock import isoformat
 from meshes_emulator.errors import BadRequest, ValidationFailed
-from meshes_emulator.http import json_response, read_json
+from meshes_emulator.http import json_response, query_params, read_json
 from meshes_emulator.pagination import page_request
 from meshes_emulator.paging import envelope
 from meshes_emulator.schemas import sessions as wire
@@ -18,7 +18,7 @@ from meshes_emulator.services import sessions
 
 async def list_sessions(request: Request) -> Response:
     emulator, who = caller(request)
-    workspace_id, filters = sessions.list_filters(request.query_params)
+    workspace_id, filters = sessions.list_filters(query_params(request))
     req = page_request(request)
     rows = sessions.list_page(emulator, who, workspace_id, filters, req)
     now = isoformat(emulator.clock.now())

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from meshes_emulator.api import emulator_of
 from meshes_emulator.auth import MACHINE, SESSION, authenticate
 from meshes_emulator.errors import ApiError, NotFound, ValidationFailed
-from meshes_emulator.http import json_response
+from meshes_emulator.http import json_response, query_params
 from meshes_emulator.schemas import sessions as wire
 from meshes_emulator.services import sessions, workspaces
 from meshes_emulator.store import sessions as store
@@ -67,7 +67,7 @@ async def launch_page(request: Request) -> Response:
     if page not in wire.LAUNCH_PAGES:
         return _error_page(404, f"Unknown embed page: {page}")
     try:
-        row = sessions.open_launch(emulator, request.query_params.get("launch"), page)
+        row = sessions.open_launch(emulator, query_params(request).get("launch"), page)
     except ApiError as exc:
         return _error_page(exc.status, exc.detail or exc.message)
     origins = wire.origins_of(row)
@@ -104,7 +104,7 @@ async def metrics(request: Request) -> Response:
         if who.session["session_type"] == "resource":
             resource, resource_id = who.session["resource"], who.session["resource_id"]
     else:
-        workspace_id = request.query_params.get("workspace_id") or ""
+        workspace_id = query_params(request).get("workspace_id") or ""
         if not workspace_id:
             raise ValidationFailed([{"param": "workspace_id", "msg": "is required"}])
     row = workspaces.get(emulator, who.org_id, workspace_id)
