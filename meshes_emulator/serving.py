@@ -55,6 +55,7 @@ def config(app: Any, host: str = "127.0.0.1", port: int = 0,
         "lifespan": "on",
         "timeout_graceful_shutdown": 2,
         "http": LimitedHttpToolsProtocol if httptools else "h11",
+        "ws": LazyWebSocketsProtocol if LazyWebSocketsProtocol.available() else "none",
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "h11_max_incomplete_event_size": limits.max_header_bytes,
@@ -63,6 +64,22 @@ def config(app: Any, host: str = "127.0.0.1", port: int = 0,
         options["limit_concurrency"] = limits.max_connections
     options.update(overrides)
     return EmulatorConfig(app, connection_limits=limits, **options)
+
+
+class LazyWebSocketsProtocol:
+    """uvicorn's WebSocket protocol ("auto": websockets, else wsproto), imported on the first
+    upgrade request instead of at every start (~6-10 ms: the emulator serves no WebSocket route,
+    so an upgrade is only ever refused, as uvicorn's own protocol refuses it)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+        assert AutoWebSocketsProtocol is not None  # available() said so
+        return AutoWebSocketsProtocol(*args, **kwargs)
+
+    @staticmethod
+    def available() -> bool:
+        return any(importlib.util.find_spec(name) for name in ("websockets", "wsproto"))
 
 
 class FastServer(uvicorn.Server):

@@ -7,6 +7,7 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from meshes_emulator.http import parse_query
+from pytest_meshes import MeshesServer
 
 CASES = [
     b"",
@@ -27,7 +28,7 @@ def test_the_query_reads_as_starlette_reads_it(raw: bytes) -> None:
     assert parse_query(raw) == dict(QueryParams(raw))
 
 
-def test_an_encoded_query_pages_as_the_plain_one(meshes_server) -> None:
+def test_an_encoded_query_pages_as_the_plain_one(meshes_server: MeshesServer) -> None:
     with meshes_server.ingest_client() as client:
         for number in range(3):
             client.post("/events", json={"event": "user.signup", "payload": {"n": number}})

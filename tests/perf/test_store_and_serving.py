@@ -185,3 +185,32 @@ def _first_match(routes: Sequence[Any], scope: dict[str, Any]) -> object:
         if match is Match.PARTIAL and partial is None:
             partial = ("partial", route, child.get("path_params"))
     return partial
+
+
+WEBSOCKET_UPGRADE = """
+import socket, sys
+import meshes_emulator
+with meshes_emulator.running() as emulator:
+    print("websockets" in sys.modules)
+    host, port = emulator.url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as upgrade:
+        upgrade.sendall(b"GET /anything HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nUpgrade: websocket\\r\\n"
+                        b"Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n"
+                        b"Sec-WebSocket-Version: 13\\r\\n\\r\\n")
+        print(upgrade.recv(4096).split(b"\\r\\n")[0].decode())
+    print("websockets" in sys.modules)
+    with emulator.client() as api:
+        print(api.get("/workspaces").status_code)
+"""
+
+
+def test_websockets_load_on_the_first_upgrade_which_is_refused_as_before() -> None:
+    """The server starts without importing a WebSocket library (serving.LazyWebSocketsProtocol);
+    an upgrade request imports uvicorn's protocol and is refused (no WebSocket route: 403), and
+    the server goes on answering."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", WEBSOCKET_UPGRADE], capture_output=True,
+                            text=True, check=True, timeout=60)
+    assert result.stdout.split("\n")[:4] == ["False", "HTTP/1.1 403 Forbidden", "True", "200"]
