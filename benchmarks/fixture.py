@@ -18,7 +18,9 @@
   taking no fixture, pytest-httpserver's `httpserver`, and `meshes_server`; each test's whole
   protocol is timed inside pytest (median of tests 2..N), and the first test's setup (for
   `meshes_server`, the wait for the emulator started in the background at collection); the
-  per-test ratio meshes_server / httpserver is printed, and the whole runs' wall times.
+  per-test ratio meshes_server / httpserver is printed, and the whole runs' wall times;
+* installed: the first test's wait as a user meets it, the wheel installed with pytest and
+  pytest-httpserver only in a fresh virtual environment, with a bytecode cache and without one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -353,6 +356,48 @@ def suite(directory: str, count: int, repeat: int) -> None:
           f" session start included)   target <= 2 s")
 
 
+def installed(directory: str, count: int, runs: int) -> None:
+    """The first test's wait as a user meets it: the wheel built from this checkout, installed
+    with pytest and pytest-httpserver in a fresh virtual environment (no other plugin), the
+    500-test file run with a bytecode cache (the normal case) and without one
+    (PYTHONDONTWRITEBYTECODE, a read-only site-packages, many container images)."""
+    root = Path(directory) / "installed"
+    venv, dist, suite_dir = root / "venv", root / "dist", root / "suite"
+    suite_dir.mkdir(parents=True)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist),
+                    str(Path(__file__).resolve().parents[1])], check=True, capture_output=True)
+    [wheel] = dist.glob("*.whl")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel), "pytest",
+                    "pytest-httpserver"], check=True, capture_output=True)
+    (suite_dir / "pytest.ini").write_text("[pytest]\n")
+    (suite_dir / "conftest.py").write_text(TIMING_CONFTEST)
+    (suite_dir / "test_meshes.py").write_text(textwrap.dedent(SUITE.format(
+        count=count, fixture="meshes_server, ")))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    cached = {**base, "PYTHONPYCACHEPREFIX": str(root / "pycache")}
+    uncached = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
+    first: dict[str, list[float]] = {"bytecode cache": [], "no bytecode written": []}
+
+    def run(env: dict[str, str]) -> float:
+        out = suite_dir / "timing.json"
+        result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 "test_meshes.py"], cwd=suite_dir, capture_output=True,
+                                text=True, check=False, env={**env, "FIXTURE_BENCH_OUT": str(out)})
+        if f"{count} passed" not in result.stdout:
+            raise SystemExit(f"installed suite failed:\n{result.stdout}\n{result.stderr}")
+        return float(json.loads(out.read_text())["setups"][0] * 1000)
+
+    run(cached)  # fills the cache
+    for _ in range(runs):
+        first["bytecode cache"].append(run(cached))
+        first["no bytecode written"].append(run(uncached))
+    for name, samples in first.items():
+        print(summary(f"first test's setup, installed wheel, {name}", samples)
+              + "   target <= 150 ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30)
@@ -360,6 +405,8 @@ def main() -> None:
     parser.add_argument("--suite", type=int, default=500)
     parser.add_argument("--suite-runs", type=int, default=3)
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--installed", type=int, default=5,
+                        help="runs of the suite against the installed wheel (0: skip)")
     args = parser.parse_args()
     header("fixture: start, stop, reset, suite overhead", repeat=args.repeat)
     with tempfile.TemporaryDirectory() as directory:
@@ -368,6 +415,8 @@ def main() -> None:
         resets(directory, args.repeat)
         if not args.skip_suite:
             suite(directory, args.suite, args.suite_runs)
+            if args.installed:
+                installed(directory, args.suite, args.installed)
 
 
 if __name__ == "__main__":
