@@ -124,6 +124,8 @@ def report(kind: str, levels: list[int], results: Runs,
             print(f"    {name:<8} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  server CPU {cpu:7.1f} us/req"
                   f"  loadgen CPU {gen:4.2f} core{note}")
         print(summary(f"c={level:<3} sustained, deliveries included", sustained[level], "ev/s"))
+        rounds = " ".join(f"{r['p99_ms']:.2f}" for r in ingest_runs)
+        print(f"    ingest p99 by round (ms): {rounds}")
         share = median([r["worker_share"] for r in ingest_runs])
         print(f"    attempts run during the ingest load (not left to the settle): {share:.0%}")
         ratios[level] = rate / base

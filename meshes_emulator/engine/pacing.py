@@ -2,7 +2,9 @@
 
 A drain by the background worker starts with FIRST_SLICE_SECONDS of work (an event's attempts
 usually fit), then yields to the event loop. When requests arrived meanwhile (the server's request
-count moved; under another server than FastServer: the yield took longer than BUSY_YIELD_SECONDS),
+count moved, or requests in flight kept that yield longer than BUSY_YIELD_SECONDS: a closed-loop
+client's next request comes only after the answer the yield sent; under another server than
+FastServer: the yield took longer than BUSY_YIELD_SECONDS),
 the worker leaves them the loop until the server is quiet -- none in flight and none received for
 a QUIET_STEP_SECONDS step -- or for at most BUSY_PAUSE_SECONDS, or nine times what the slice
 actually took when that is longer (a batch's reads, writes and commit come on top of its budget:
@@ -70,10 +72,17 @@ class Pacer:
 
     def requests_arrived(self, received: int, yielded_at: float) -> bool:
         """Whether requests came in during the last slice and yield: the server's request count
-        moved (serving.FastServer), or else the yield took long enough for requests to have run."""
-        if received >= 0:
-            return self.requests_received() != received
-        return monotonic() - yielded_at > BUSY_YIELD_SECONDS
+        moved (serving.FastServer), or requests in flight ran during a yield that took long
+        enough for that (a closed-loop client's next requests arrive only after the answers the
+        yield sent: a count unchanged across one yield is no quiet), or else (another server)
+        the yield took long enough for requests to have run."""
+        long_yield = monotonic() - yielded_at > BUSY_YIELD_SECONDS
+        if received < 0:
+            return long_yield
+        if self.requests_received() != received:
+            return True
+        in_flight = self.emulator.requests_in_flight
+        return long_yield and in_flight is not None and in_flight() > 0
 
     async def before_slice(self) -> None:
         """Let a group of events waiting for its commit go first, then note the request count."""

@@ -184,6 +184,26 @@ def test_requests_in_flight_keep_the_loop(tmp_path: Any) -> None:
     assert monotonic() - began >= BUSY_PAUSE_SECONDS
 
 
+@pytest.mark.parametrize(("yield_seconds", "doubled"), [(0.0005, False), (0.00001, True)])
+def test_requests_answered_during_the_yield_are_a_flood_too(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, yield_seconds: float, doubled: bool) -> None:
+    """A closed-loop client sends its next request only once the yield after a slice has answered
+    the last one, so the count has not moved yet: requests in flight that kept the yield busy
+    still leave the worker a short slice (it doubled to 20 ms under a c=8 flood); a request
+    parked in flight (a short yield: a handler waiting on something else) does not."""
+    now = [100.0]
+
+    def tick() -> float:  # the pacer's clock: each look sees `yield_seconds` more
+        now[0] += yield_seconds
+        return now[0]
+
+    monkeypatch.setattr(pacing, "monotonic", tick)
+    pacer = _paced(tmp_path, lambda: 5, in_flight=8)
+    pacer.budget = SLICE_SECONDS
+    run_async(_one_slice(pacer))
+    assert pacer.budget == (2 * SLICE_SECONDS if doubled else SLICE_SECONDS)
+
+
 def test_a_slice_that_ran_long_leaves_a_flood_a_longer_turn(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under a flood the worker keeps about a tenth of the loop: a slice that lasted 2 ms (a
