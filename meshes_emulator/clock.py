@@ -62,17 +62,25 @@ def monotonic() -> float:
 
 def isoformat(instant: datetime) -> str:
     """RFC 3339 UTC with milliseconds, e.g. 2026-01-01T00:00:00.000Z (sorts as text)."""
-    global _last_format
+    global _last_format, _last_second
     last = _last_format  # one (instant, text) pair: a request formats the same instant often
     if last[0] == instant:
         return last[1]
     if instant.tzinfo is not UTC:
         instant = instant.astimezone(UTC)
-    text = instant.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00" (C: fast)
+    # the text up to the second is kept while that second lasts (an attempt formats two
+    # instants): 1.2 -> 0.3 us a call
+    second = (instant.second, instant.minute, instant.hour, instant.day, instant.month, instant.year)
+    kept = _last_second  # read once: another thread may replace it
+    if kept[0] != second:
+        kept = _last_second = (second, instant.isoformat(timespec="seconds")[:-6])  # drop "+00:00"
+    text = kept[1] + _MILLIS[instant.microsecond // 1000]
     _last_format = (instant, text)
     return text
 
 
+_MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
+_last_second: tuple[tuple[int, ...], str] = ((), "")
 _last_format: tuple[datetime, str] = (DEFAULT_START, "2026-01-01T00:00:00.000Z")
 
 

@@ -161,23 +161,28 @@ def derived_id(*parts: object) -> str:
     The same value as `str(uuid.uuid5(ENGINE_NAMESPACE, name))`, computed without UUID objects
     (one per attempt and delivery: on the delivery hot path).
     """
-    name = ":".join(str(part) for part in parts)
-    digest = bytearray(hashlib.sha1(_ENGINE_NAMESPACE_BYTES + name.encode(),
-                                    usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _engine_uuid5(":".join(str(part) for part in parts))
+
+
+_VARIANT = "89ab" * 4  # a hex digit's two low bits under the RFC 4122 variant bits (10xx)
+
+
+def _engine_uuid5(name: str) -> str:
+    """`str(uuid.uuid5(ENGINE_NAMESPACE, name))` from the SHA-1's hex digest: the version nibble
+    set to 5 and the variant bits to 10 by text (1.3 us against 2.2 us through bytes)."""
+    hexed = hashlib.sha1(_ENGINE_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).hexdigest()
+    return (f"{hexed[:8]}-{hexed[8:12]}-5{hexed[13:16]}-"
+            f"{_VARIANT[int(hexed[16], 16)]}{hexed[17:20]}-{hexed[20:32]}")
 
 
 def attempt_id(rule_event_id: str, number: int) -> str:
     """The id of a rule_event's `number`-th attempt."""
-    return derived_id(rule_event_id, "attempt", number)
+    return _engine_uuid5(f"{rule_event_id}:attempt:{number}")
 
 
 def delivery_id(attempt_id: str) -> str:
     """The id of the delivery-sink record an attempt leaves."""
-    return derived_id(attempt_id, "delivery")
+    return _engine_uuid5(f"{attempt_id}:delivery")
 
 
 def mapping_id(connection_id: str) -> str:

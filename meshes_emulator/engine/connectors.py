@@ -52,9 +52,10 @@ class ConnectorError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ConnectorInput:
-    """Everything a simulated connector looks at for one attempt."""
+    """Everything a simulated connector looks at for one attempt (read, never changed: one is
+    made per attempt, and a frozen dataclass's init costs 1.0 us against 0.3)."""
 
     integration_type: str
     action: str

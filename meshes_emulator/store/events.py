@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from meshes_emulator.paging import PageRequest
@@ -195,21 +196,21 @@ def rule_events_by_id(store: Store, rule_event_ids: list[str]) -> dict[str, Row]
     return {row["id"]: row for row in rows}
 
 
+_RULE_EVENT_STATE_SQL = (f"UPDATE rule_events SET {', '.join(f'{c} = ?' for c in RULE_EVENT_STATE)} "
+                         "WHERE id = ?")
+_EVENT_STATE_SQL = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_STATE)} WHERE id = ?"
+_rule_event_state = itemgetter(*RULE_EVENT_STATE, "id")  # rows read with every column
+_event_state = itemgetter(*EVENT_STATE, "id")
+
+
 def write_states(store: Store, rule_events: list[Row], events: list[Row]) -> None:
-    """Set the state columns of these rule_events and events (one executemany each)."""
-    sets = ", ".join(f"{column} = ?" for column in RULE_EVENT_STATE)
-    event_sets = ", ".join(f"{column} = ?" for column in EVENT_STATE)
+    """Set the state columns of these rule_events and events (one executemany each; the rows
+    carry every column, as read)."""
     with store.lock:
         if rule_events:
-            store.conn.executemany(
-                f"UPDATE rule_events SET {sets} WHERE id = ?",
-                [(*(row.get(c) for c in RULE_EVENT_STATE), row["id"]) for row in rule_events],
-            )
+            store.conn.executemany(_RULE_EVENT_STATE_SQL, map(_rule_event_state, rule_events))
         if events:
-            store.conn.executemany(
-                f"UPDATE events SET {event_sets} WHERE id = ?",
-                [(*(row.get(c) for c in EVENT_STATE), row["id"]) for row in events],
-            )
+            store.conn.executemany(_EVENT_STATE_SQL, map(_event_state, events))
     rendered = store.held(RENDERED_CACHE)
     if rendered:
         for row in events:

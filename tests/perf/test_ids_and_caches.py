@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
+from meshes_emulator import ids
+from meshes_emulator.clock import isoformat
 from meshes_emulator.ids import IdFactory
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, emit
@@ -125,3 +128,30 @@ def test_a_remembered_token_still_expires(meshes_server: MeshesServer) -> None:
     emulator.store.cache[auth.TOKEN_CACHE][expired] = (principal, now - auth.LEEWAY_SECONDS - 1)
     with pytest.raises(Unauthorized, match="expired"):
         auth.authenticate(emulator, {"authorization": f"Bearer {expired}"}, auth.MACHINE)
+
+
+def test_attempt_and_delivery_ids_are_the_uuid5_of_their_names() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        rule_event_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        number = rng.randint(1, 10_000)
+        attempt = ids.attempt_id(rule_event_id, number)
+        assert attempt == str(uuid.uuid5(ids.ENGINE_NAMESPACE, f"{rule_event_id}:attempt:{number}"))
+        assert ids.delivery_id(attempt) == str(uuid.uuid5(ids.ENGINE_NAMESPACE, f"{attempt}:delivery"))
+        assert ids.derived_id(rule_event_id, "x", number) == str(
+            uuid.uuid5(ids.ENGINE_NAMESPACE, f"{rule_event_id}:x:{number}"))
+
+
+def test_isoformat_keeps_the_text_of_a_second_without_changing_any_answer() -> None:
+    rng = random.Random(9)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ordered = sorted(start + timedelta(microseconds=rng.randint(0, 5_000_000)) for _ in range(3000))
+    scattered = [start + timedelta(microseconds=rng.randint(-10**14, 10**14)) for _ in range(3000)]
+    elsewhere = timezone(timedelta(hours=-5, minutes=-30))
+    edges = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+             start - timedelta(microseconds=1), start, start + timedelta(microseconds=999)]
+    for n, instant in enumerate([*ordered, *scattered, *edges]):
+        moment = instant.astimezone(elsewhere) if n % 3 == 0 and instant.year > 1 else instant
+        expected = instant.isoformat(timespec="milliseconds")[:-6] + "Z"
+        assert isoformat(moment) == expected
+        assert isoformat(moment) == expected  # the cached instant answers the same
