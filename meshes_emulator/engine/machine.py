@@ -511,7 +511,7 @@ class AttemptMachine:
         return {
             "completed_at": now,
             "duration_ms": max(0, int((now_dt - context.started_at).total_seconds() * 1000)),
-            "outcome_code": outcome.code,
+            "outcome_code": str(outcome.code),  # a plain str binds without sqlite3's adapter lookup
             "http_status": outcome.http_status,
             "message": outcome.message,
             "request": request,
