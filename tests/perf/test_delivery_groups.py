@@ -204,11 +204,14 @@ def test_requests_answered_during_the_yield_are_a_flood_too(
     assert pacer.budget == (2 * SLICE_SECONDS if doubled else SLICE_SECONDS)
 
 
+@pytest.mark.parametrize(("in_flight", "held"), [(0, 1), (1, 1), (4, 4)])
 def test_a_slice_that_ran_long_leaves_a_flood_a_longer_turn(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under a flood the worker keeps about a tenth of the loop: a slice that lasted 2 ms (a
-    batch's reads, writes and commit come on top of its budget) is followed by ~18 ms left to
-    the requests, never more than LONGEST_PAUSE_SECONDS (an inline webhook's wait)."""
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, in_flight: int, held: int) -> None:
+    """Under a flood of one client the worker keeps about a tenth of the loop: a slice that lasted
+    1 ms (a batch's reads, writes and commit come on top of its budget) is followed by ~9 ms left
+    to the requests; a slice that held up four requests in flight buys them four times that
+    (~36 ms: about a fortieth of the loop under a c=8 flood); never more than
+    LONGEST_PAUSE_SECONDS (an inline webhook's wait)."""
     now = [100.0]
 
     def tick() -> float:  # the pacer's clock: moves 0.5 ms at each look
@@ -222,15 +225,16 @@ def test_a_slice_that_ran_long_leaves_a_flood_a_longer_turn(
         return received[0]
 
     monkeypatch.setattr(pacing, "monotonic", tick)
-    pacer = _paced(tmp_path, count)
-    for ran in (0.002, 1.0):
+    pacer = _paced(tmp_path, count, in_flight=in_flight)
+    for ran in (0.001, 1.0):
         run_async(pacer.before_slice())
         now[0] += ran
         began = now[0]
         run_async(pacer.after_slice())
         turn = now[0] - began
-        assert min(9 * ran, LONGEST_PAUSE_SECONDS) <= turn <= min(9 * ran + 0.01,
-                                                                  LONGEST_PAUSE_SECONDS + 0.005)
+        wanted = 9 * (ran + 0.0005) * held  # the slice as measured: one more look of the clock
+        assert min(wanted, LONGEST_PAUSE_SECONDS) <= turn <= min(wanted + 0.01,
+                                                                 LONGEST_PAUSE_SECONDS + 0.005)
         assert pacer.budget == SLICE_SECONDS
 
 
