@@ -335,6 +335,8 @@ MISSING: Final = _Missing()
 
 def resolve_path(payload: Any, selector: str) -> Any:
     """The value at a dotted selector (numeric segments index lists), or MISSING."""
+    if type(payload) is dict and "." not in selector:  # one key of a dict: the common case
+        return payload.get(selector, MISSING)
     current = payload
     for segment in selector.split("."):  # a dict skips the (slower) Mapping ABC check
         if (type(current) is dict or isinstance(current, Mapping)) and segment in current:

@@ -140,11 +140,21 @@ def _fields(inp: ConnectorInput, defaults: Mapping[str, str]) -> dict[str, Any]:
     return {dest: inp.payload[src] for dest, src in defaults.items() if inp.payload.get(src)}
 
 
+def _email_candidates(inp: ConnectorInput) -> tuple[Any, ...]:
+    """The mapped email fields, then the payload's root `email`."""
+    mapped, email = inp.mapped, inp.payload.get("email")
+    if not mapped:
+        return (email,)
+    return (mapped.get("email"), mapped.get("email_address"), mapped.get("Email"), email)
+
+
 def contact_email(inp: ConnectorInput) -> str:
     """The contact's email (mapped first, then the payload root); validated."""
-    candidates = [inp.mapped.get(key) for key in _EMAIL_KEYS] if inp.mapped else []
-    candidates.append(inp.payload.get("email"))
-    email = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
+    email: str | None = None
+    for candidate in _email_candidates(inp):
+        if isinstance(candidate, str) and candidate.strip():
+            email = candidate
+            break
     if email is None:
         raise ConnectorError(
             OutcomeCode.VALIDATION_FAILED,
