@@ -4,10 +4,12 @@
 
 The emulator runs in this process (the server thread `meshes_emulator.running` starts, system
 clock, background deliveries, the three simulated rules of the ingest benchmarks); loadgen.py
-sends single events at c=8 from its own process. Each round runs twice, GC as Python sets it up
-and GC tuned (`tune_gc`: the start-up heap frozen, a young generation of 50,000 allocations
-instead of 700), and prints p50/p99 beside what paused the loop meanwhile: garbage collections (by
-generation, from gc.callbacks) and SQLite commits (WAL checkpoints included), timed in place.
+sends single events at c=8 from its own process. The start-up heap is frozen first, as `serve`
+does (serving.py). Each round runs twice, with CPython's GC thresholds and with a young
+generation of 50,000 allocations instead of 700 (`tune_gc`), and prints p50/p99 beside what
+paused the loop meanwhile: garbage collections (by generation, from gc.callbacks), SQLite commits
+(WAL checkpoints included) and the background delivery worker's batches (their reads, planning,
+writes and commit), timed in place.
 """
 
 from __future__ import annotations
@@ -30,10 +32,8 @@ YOUNG_THRESHOLD = 50_000  # CPython's default is 700: a gen-0 collection every f
 
 
 def tune_gc() -> None:
-    """What a server process could do: freeze the start-up heap, collect the young generation
-    every YOUNG_THRESHOLD allocations."""
-    gc.collect()
-    gc.freeze()
+    """What a server process could also do: collect the young generation every YOUNG_THRESHOLD
+    allocations."""
     gc.set_threshold(YOUNG_THRESHOLD, 20, 100)
 
 
@@ -79,6 +79,30 @@ def timed_commits(store: Any) -> list[float]:
     return samples
 
 
+def timed_batches(machine: Any) -> list[float]:
+    """Wrap the delivery machine's `run_batch` so each batch's duration is recorded (ms)."""
+    samples: list[float] = []
+    original = machine.run_batch
+
+    def run_batch(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            samples.append((time.perf_counter() - began) * 1000)
+
+    machine.run_batch = run_batch
+    return samples
+
+
+def batch_report(batches: list[float], seconds: float) -> str:
+    if not batches:
+        return "worker batches: none"
+    share = sum(batches) / 1000 / seconds
+    return (f"worker batches {len(batches)}x p50 {median(batches):.2f} p90 "
+            f"{percentile(batches, 0.9):.2f} max {max(batches):.2f} ms ({share:.1%} of the run)")
+
+
 def loadgen(port: int, key: str, duration: float, start: int) -> dict[str, Any]:
     command = [sys.executable, str(LOADGEN), "--port", str(port), "--connections", "8",
                "--duration", str(duration), "--method", "POST", "--path", "/api/v1/events",
@@ -102,6 +126,8 @@ def run(kind: str, args: Any, directory: str) -> None:
                                          "connection": connection["id"], "metadata": rule_metadata})
         assert emulator.emulator is not None
         commits = timed_commits(emulator.emulator.store)
+        batches = timed_batches(emulator.emulator.dispatcher.machine)
+        gc.freeze()  # as `serve` does once it listens (serving.FastServer)
         port = int(emulator.url.rsplit(":", 1)[1])
         start = 0
         for _ in range(args.rounds):
@@ -112,17 +138,19 @@ def run(kind: str, args: Any, directory: str) -> None:
                 pauses = Pauses()
                 gc.callbacks.append(pauses)
                 commits.clear()
+                batches.clear()
                 result = loadgen(port, emulator.publishable_key or "", args.duration, start)
                 gc.callbacks.remove(pauses)
+                during = list(batches)
                 if tuned:
-                    gc.unfreeze()
                     gc.set_threshold(*thresholds)
                 start += result["all_requests"] + 1
                 emulator.admin("POST", "/settle")  # most of the backlog: rounds start alike
                 print(f"  {'tuned GC ' if tuned else 'default GC'} {result['rps']:>7.0f} ev/s "
                       f"p50 {result['p50_ms']:.2f} p99 {result['p99_ms']:.2f} ms | "
                       f"{pauses.report()} | commits {len(commits)}x p99 "
-                      f"{percentile(commits, 0.99):.2f} max {max(commits):.2f} ms")
+                      f"{percentile(commits, 0.99):.2f} max {max(commits):.2f} ms | "
+                      f"{batch_report(during, result['seconds'])}")
 
 
 if __name__ == "__main__":

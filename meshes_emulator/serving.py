@@ -16,8 +16,8 @@ Used by `meshes-emulator serve` and by the pytest fixture's in-process server th
 * a server that owns its process (it runs in the main thread: `meshes-emulator serve`, not the
   pytest fixture's thread) freezes the heap it started with (`gc.freeze`, no collection: start-up
   leaves no cyclic garbage): a full collection then walks what requests left alive, not the
-  ~40k objects of the imports and the app, which took 17-36 ms, every second or two under an
-  ingest flood (1-4 ms once frozen).
+  ~40k objects of the imports and the app, which took ~30 ms (once or twice in three rounds of
+  the ingest benchmark: a stall of the longest requests, not of the p99; ~1 ms once frozen).
 """
 
 from __future__ import annotations
