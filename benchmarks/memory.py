@@ -59,7 +59,8 @@ def walk(emulator: object, org_id: str, limit: int = 200) -> int:
         pages += 1
         if len(keys) <= limit:
             return pages
-        after = keys[limit - 1][0]
+        last = keys[limit - 1]  # a rowid (a (rowid, id) pair before the cache was by rowid)
+        after = last[0] if isinstance(last, tuple) else last
 
 
 def main() -> None:

@@ -249,9 +249,10 @@ def list_page_json(
     """A page of events, newest first, as the response body (the same bytes `envelope` would
     give, rendered by orjson).
 
-    Each event's record is rendered once per state and kept (`store.RENDERED_CACHE`, by id): a page costs
-    a query of its ids, plus the columns of events not rendered yet or changed since (every
-    event update forgets its record; a rollback or reset forgets them all).
+    Each event's record is rendered once per state and kept (`store.RENDERED_CACHE`, by rowid): a
+    page costs a query of its rowids (the index alone), plus the columns of events not rendered
+    yet or changed since (every event update forgets its record; a rollback or reset forgets
+    them all).
     """
     if workspace_id is not None:
         workspaces.get(emulator, org_id, workspace_id)
@@ -262,14 +263,14 @@ def list_page_json(
     if len(rendered) > MAX_RENDERED:  # start again
         db.forget(store.RENDERED_CACHE)
         rendered = db.cached(store.RENDERED_CACHE)
-    missing = [event_id for _, event_id in page if event_id not in rendered]
+    missing = [rowid for rowid in page if rowid not in rendered]
     if missing:
-        for row in store.events_by_id(db, missing):
+        for row in store.events_by_rowid(db, missing):
             # a copy of exactly its length: the bytes orjson returns keep the capacity of its
             # working buffer (~4 KiB a record held, for ~390 bytes of JSON)
-            rendered[row["id"]] = memoryview(orjson.dumps(wire.event(row))).tobytes()
-    next_rowid = page[-1][0] if len(keys) > req.limit and page else None
-    return envelope_json([rendered[event_id] for _, event_id in page], req, next_rowid)
+            rendered[row["_rowid"]] = memoryview(orjson.dumps(wire.event(row))).tobytes()
+    next_rowid = page[-1] if len(keys) > req.limit and page else None
+    return envelope_json([rendered[rowid] for rowid in page], req, next_rowid)
 
 
 def filters_from(query: Any) -> dict[str, str]:

