@@ -162,8 +162,9 @@ def test_a_trickle_costs_the_worker_one_quiet_step(tmp_path: Any) -> None:
         await pacer.after_slice()
 
     run_async(slice_with_a_request())
-    # before the slice, after the yield, at the start of the wait, after one quiet step
-    assert reads[0] == 4
+    # before the slice, after the yield (the last look, and whether requests arrived), at the
+    # start of the wait, after one quiet step
+    assert reads[0] == 5
     assert pacer.budget == SLICE_SECONDS
     run_async(_one_slice(pacer))  # nothing arrived: the slice doubles
     assert pacer.budget == 2 * SLICE_SECONDS
@@ -251,3 +252,33 @@ def test_a_long_budget_is_divided_by_what_a_whole_batch_costs(tmp_path: Any) -> 
     assert machine.batch_size(BatchLimits(until=None, budget=0.01)) == 51  # 10 ms / 200 us, + 1
     flood = BatchLimits(until=None, budget=SLICE_SECONDS)
     assert machine.batch_size(flood) == int(SLICE_SECONDS / 0.00004) + 1
+
+
+def test_a_lone_request_after_quiet_slices_costs_the_worker_half_its_slice(tmp_path: Any) -> None:
+    """A poll of /_emulator/idle or a health probe while a backlog drains: one request answered
+    after quiet slices leaves the worker half its slice and no quiet step; a second one right
+    after it, or two at once, are left to the flood rules (a short slice, then a quiet wait)."""
+    answered = [0]  # the server counts requests once answered
+    pacer = _paced(tmp_path, lambda: answered[0])
+    waits: list[float] = []
+
+    async def until_quiet(longest: float) -> None:
+        waits.append(longest)
+
+    pacer._until_quiet = until_quiet  # type: ignore[method-assign]
+
+    async def slice_with(requests: int) -> None:
+        await pacer.before_slice()
+        answered[0] += requests
+        await pacer.after_slice()
+
+    run_async(slice_with(0))
+    run_async(slice_with(0))
+    quiet_budget = pacer.budget
+    run_async(slice_with(1))
+    assert (pacer.budget, waits) == (quiet_budget / 2, [])
+    run_async(slice_with(1))  # not after a quiet slice: the flood rules
+    assert pacer.budget == SLICE_SECONDS and len(waits) == 1
+    run_async(slice_with(0))
+    run_async(slice_with(2))  # two at once after a quiet slice
+    assert pacer.budget == SLICE_SECONDS and len(waits) == 2
