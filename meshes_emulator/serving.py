@@ -117,7 +117,8 @@ class FastServer(uvicorn.Server):
         return len(self.server_state.tasks)
 
     def requests_received(self) -> int:
-        """Requests received since the server started."""
+        """Requests answered since the server started (uvicorn counts a request once its
+        response is complete): the count the delivery worker's pacing reads."""
         return self.server_state.total_requests
 
     @property

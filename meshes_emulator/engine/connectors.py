@@ -145,7 +145,7 @@ def _email_candidates(inp: ConnectorInput) -> tuple[Any, ...]:
     mapped, email = inp.mapped, inp.payload.get("email")
     if not mapped:
         return (email,)
-    return (mapped.get("email"), mapped.get("email_address"), mapped.get("Email"), email)
+    return (*map(mapped.get, _EMAIL_KEYS), email)
 
 
 def contact_email(inp: ConnectorInput) -> str:

@@ -222,12 +222,14 @@ _event_state = itemgetter(*EVENT_STATE, "id")
 def write_states(store: Store, rule_events: list[Row], events: list[Row]) -> None:
     """Set the state columns of these rule_events and events (one executemany each, two for
     rule_events when some are still scheduled; the rows carry every column, as read)."""
-    settled = [r for r in rule_events if r["due_at"] is None and r["next_trigger"] is None]
+    settled: list[Row] = []
+    scheduled: list[Row] = []
+    for row in rule_events:
+        (settled if row["due_at"] is None and row["next_trigger"] is None else scheduled).append(row)
     with store.lock:
         if settled:
             store.conn.executemany(_SETTLED_STATE_SQL, map(_settled_state, settled))
-        if len(settled) < len(rule_events):
-            scheduled = [r for r in rule_events if r["due_at"] is not None or r["next_trigger"] is not None]
+        if scheduled:
             store.conn.executemany(_RULE_EVENT_STATE_SQL, map(_rule_event_state, scheduled))
         if events:
             store.conn.executemany(_EVENT_STATE_SQL, map(_event_state, events))
