@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "snapshots": ([], ["--rounds", "3", "--connections", "100", "--events", "1000"]),
     "memory": ([], ["--events", "20000"]),
     "tail": ([], ["--rounds", "1", "--duration", "1"]),
+    "attempt_floor": ([], ["--rounds", "1", "--duration", "1", "--events", "1000"]),
 }
 
 
