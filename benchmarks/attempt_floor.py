@@ -147,11 +147,11 @@ def attempts_round(directory: str, events: int, index: int) -> tuple[float, dict
         assert emulator is not None  # in this process
         store = emulator.store
         copy = sqlite3.connect(f"{path}.copy")
-        with store.lock:
+        with store.lock:  # no transaction is open while it is held
             store.conn.backup(copy)
+            recorder = Recorder(store.conn)
+            store.conn = recorder  # type: ignore[assignment]  # it records, then passes on
         copy.close()
-        recorder = Recorder(store.conn)
-        store.conn = recorder  # type: ignore[assignment]  # it records, then passes on
         began, ran = time.perf_counter(), 0
         while True:
             body = handle.admin("POST", "/settle")
@@ -159,7 +159,8 @@ def attempts_round(directory: str, events: int, index: int) -> tuple[float, dict
             if body["due_now"] == 0 and not body["in_flight"]:
                 break
         drain = time.perf_counter() - began
-        store.conn = recorder._conn
+        with store.lock:
+            store.conn = recorder._conn
     statements = [s for s in recorder.statements if not s[1].lstrip().upper().startswith("PRAGMA")]
     sql = replay(f"{path}.copy", statements)
     return drain / ran, {name: value / ran for name, value in sql.items()}, ran
