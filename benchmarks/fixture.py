@@ -386,6 +386,9 @@ def suite(directory: str, count: int, repeat: int) -> None:
         print(summary(f"pytest, one of {count} tests, {name}", per_test[name]))
     print(ratio_line("per test: meshes_server / httpserver", median(per_test["meshes_server"]),
                      median(per_test["httpserver"]), "<= 1.5 (moonshot 1.0)"))
+    rounds = [m / h for m, h in zip(per_test["meshes_server"], per_test["httpserver"], strict=True)]
+    print(f"    the same, round by round (adjacent processes): "
+          f"{', '.join(f'{r:.2f}' for r in rounds)}; median {median(rounds):.2f}")
     for name in ("httpserver", "meshes_server"):
         target = "   target <= 150 ms" if name == "meshes_server" else ""
         print(summary(f"first test's setup, {name}", first[name]) + target)
@@ -443,7 +446,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--cold", type=int, default=10)
     parser.add_argument("--suite", type=int, default=500)
-    parser.add_argument("--suite-runs", type=int, default=3)
+    parser.add_argument("--suite-runs", type=int, default=5)
     parser.add_argument("--skip-suite", action="store_true")
     parser.add_argument("--installed", type=int, default=5,
                         help="runs of the suite against the installed wheel (0: skip)")
