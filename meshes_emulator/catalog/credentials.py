@@ -42,7 +42,9 @@ MAX_VALUE_LENGTH = 4096
 _DATA_CENTER = re.compile(r"^[a-z]{2,4}[0-9]{1,3}$")
 DATA_CENTER_PROBLEM = "must be a data center such as us6"
 _TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_RESERVED_HEADERS = frozenset(
+# headers a webhook connection's custom headers may not set (the request's own); the webhook
+# sender adds its timestamp header to them (engine/webhook.py)
+RESERVED_HEADERS = frozenset(
     {
         "content-type",
         "content-length",
@@ -204,7 +206,7 @@ def _normalize_headers(value: Any) -> tuple[Any, str | None]:
 def _is_reserved(name: str, signature_header: str) -> bool:
     lowered = name.lower()
     return (
-        lowered in _RESERVED_HEADERS
+        lowered in RESERVED_HEADERS
         or lowered.startswith("x-meshes-")
         or lowered == signature_header.lower()
     )
@@ -215,7 +217,7 @@ def _webhook_cross_checks(metadata: Mapping[str, Any]) -> list[Problem]:
     signing = metadata.get("signing_algorithm", "none") != "none"
     signature = str(metadata.get("signature_header") or "X-Meshes-Signature")
     problems: list[Problem] = []
-    if signing and signature.lower() in _RESERVED_HEADERS:
+    if signing and signature.lower() in RESERVED_HEADERS:
         problems.append(
             {"param": "metadata.signature_header", "msg": f"header {signature!r} is reserved"}
         )

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from meshes_emulator.catalog.credentials import RESERVED_HEADERS as CUSTOM_HEADERS_REFUSED
 from meshes_emulator.catalog.credentials import _is_secret_header, mask_url
 
 DEFAULT_TIMEOUT = 10.0  # seconds for the whole attempt: connect, send and the answer
@@ -46,18 +47,8 @@ METHODS = ("POST", "PUT", "PATCH")
 PAYLOAD_MODES = ("wrapped", "raw")
 AUTH_SCHEMES = ("none", "basic", "bearer", "custom_header")
 SIGNING_ALGORITHMS = ("none", "sha256", "sha512")
-RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "host",
-        "authorization",
-        "connection",
-        "transfer-encoding",
-        "user-agent",
-        TIMESTAMP_HEADER.lower(),
-    }
-)
+# custom headers the sender leaves out: the connection's refused ones and its own timestamp
+RESERVED_HEADERS = CUSTOM_HEADERS_REFUSED | {TIMESTAMP_HEADER.lower()}
 SECRET_KEYS = frozenset({"basic_password", "bearer_token", "auth_header_value", "signing_secret"})
 
 
