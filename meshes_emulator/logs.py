@@ -13,6 +13,7 @@ A record carries its fields in `record.meshes` (a dict) for the JSON format.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -168,7 +169,7 @@ class BackgroundHandler(logging.Handler):
 
     def flush(self) -> None:
         """Wait until the writer has written what it was handed (at most FLUSH_SECONDS): at exit
-        (logging.shutdown) the last lines are not lost with the daemon thread."""
+        (atexit, see `configure`) the last lines are not lost with the daemon thread."""
         deadline = time.monotonic() + FLUSH_SECONDS
         with self.queue.all_tasks_done:
             while self.queue.unfinished_tasks and self.writing:
@@ -195,6 +196,9 @@ def configure(level: str = "info", log_format: str = "text", quiet: bool = False
     except (AttributeError, OSError, ValueError):  # a stderr without a file (a test runner's)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(formatter)
+    # flushed at exit by atexit itself: uvicorn's logging.config.dictConfig (when `serve` builds
+    # its server) drops every existing handler from the list logging.shutdown flushes
+    atexit.register(handler.flush)
     ROOT.handlers[:] = [handler]
     ROOT.setLevel("WARNING" if quiet else level.upper())
     ROOT.propagate = False

@@ -79,8 +79,8 @@ def test_an_unread_stderr_never_blocks_the_server() -> None:
 
 
 def test_the_background_writer_is_flushed_before_exit() -> None:
-    """logging.shutdown (at exit) flushes the handler: the lines handed to the writer thread are
-    all written before the process ends, however busy the machine is."""
+    """The exit flush (`configure` registers it with atexit): the lines handed to the writer
+    thread are all written before the process ends, however busy the machine is."""
     import logging
     import os
 
@@ -91,7 +91,7 @@ def test_the_background_writer_is_flushed_before_exit() -> None:
         handler = BackgroundHandler(logging.Formatter("%(message)s"), write)
         for n in range(500):
             handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, f"line {n}", None, None))
-        handler.flush()  # what logging.shutdown calls at exit
+        handler.flush()  # what atexit calls
         assert handler.queue.unfinished_tasks == 0
         os.set_blocking(read, False)
         data = b""
@@ -110,3 +110,33 @@ def _read_some(fd: int) -> bytes:
         return os.read(fd, 65536)
     except BlockingIOError:
         return b""
+
+
+EXIT_FLUSH_SCRIPT = """
+import logging, threading
+from meshes_emulator import logs, serving
+
+exiting = threading.Event()  # set by the script's last line
+released = threading.Event()  # the writer writes nothing until a flush at exit asks for it
+write, flush = logs.BackgroundHandler._write, logs.BackgroundHandler.flush
+logs.BackgroundHandler._write = lambda self, data: released.wait() and write(self, data)
+def flush_at_exit(self):
+    if exiting.is_set():
+        released.set()
+    flush(self)
+logs.BackgroundHandler.flush = flush_at_exit
+logs.configure("info", "text")
+serving.config(None)  # uvicorn's Config runs logging.config.dictConfig, as `serve` does
+logging.getLogger("meshes_emulator.access").info("the last line before exit")
+exiting.set()
+"""
+
+
+def test_the_last_lines_are_flushed_at_exit_after_uvicorn_configures_logging() -> None:
+    """uvicorn's dictConfig closes the handlers it finds and drops them from the list that
+    logging.shutdown flushes at exit: the handler is still flushed at exit, whatever the writer
+    thread's progress (a loaded machine lost the last access-log line)."""
+    done = subprocess.run([sys.executable, "-c", EXIT_FLUSH_SCRIPT], capture_output=True, text=True,
+                          env=clean_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "the last line before exit" in done.stderr
