@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from meshes_emulator.errors import ApiError
 from meshes_emulator.http import json_response, query_params, read_body
 from meshes_emulator.openapi import serve_openapi
 from meshes_emulator.routing import IndexedRouter
+from meshes_emulator.schemas.common import UUID_PATTERN
 from meshes_emulator.services import session_scope as scope
 from meshes_emulator.services.faults import ApiFaultDecision
 from meshes_emulator.services.session_scope import Policy
@@ -41,6 +43,7 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
     async def endpoint(request: Request) -> Response:
         emulator = request.app.state.emulator
+        lower_uuid_params(request.scope["path_params"])
         fault = emulator.faults.api_fault(request.scope["method"], request.scope["path"])
         if fault is not None and (answer := await fault_answer(fault)) is not None:
             return answer  # API faults (issue 5): before anything else
@@ -67,6 +70,16 @@ def api(method: str, path: str, handler: Handler, auth: frozenset[str] = MACHINE
 
 
 route_auth: dict[tuple[str, str], frozenset[str]] = {}
+
+_UUID = re.compile(UUID_PATTERN)
+
+
+def lower_uuid_params(params: dict[str, str]) -> None:
+    """UUID path ids in lower case, as they are stored: a UUID is case-insensitive (RFC 9562),
+    so `/workspaces/0B1C...` is the workspace `0b1c...` (`sessionId` is an opaque string)."""
+    for key, value in params.items():
+        if key != "sessionId" and not value.islower() and _UUID.match(value):
+            params[key] = value.lower()
 
 
 async def fault_answer(fault: ApiFaultDecision) -> Response | None:

@@ -5,10 +5,12 @@ was the 24th of 40 public routes. `IndexedRouter` groups routes by the literal f
 their path (`/events/{event_id}` -> `events`) and tries, in the original order, only the group
 of the request's first segment plus the routes without a literal first segment. A route outside
 that group cannot match the path, so the first full match is the one the plain Router would pick;
-anything unmatched goes through the plain Router (404, slash redirects). Two departures from the
-plain Router: a 405 lists in `Allow` the methods of every route of the path (Starlette names only
-the first route's), and a literal path that matches but not by method (`/events/bulk` for GET)
-answers 405 rather than letting a later parameter route (`/events/{event_id}`) take the URL.
+anything unmatched goes through the plain Router (404). Three departures from the plain Router:
+a path with a trailing slash is the path without it (Starlette answers a 307 redirect without a
+body, docs/behaviour.md); a 405 lists in `Allow` the methods of every route of the path
+(Starlette names only the first route's); and a literal path that matches but not by method
+(`/events/bulk` for GET) answers 405 rather than letting a later parameter route
+(`/events/{event_id}`) take the URL.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ class IndexedRouter(Router):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            segment = get_route_path(scope).lstrip("/").split("/", 1)[0]
+            route_path = get_route_path(scope)
+            if len(route_path) > 1 and route_path.endswith("/"):
+                scope["path"] = scope["path"].rstrip("/")  # `/workspaces/` is `/workspaces`
+            segment = route_path.lstrip("/").split("/", 1)[0]
             partials: list[tuple[Route, Scope]] = []
             for route in self._groups.get(segment, self._any):
                 match, child_scope = route.matches(scope)

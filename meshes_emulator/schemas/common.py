@@ -21,6 +21,17 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", defer_build=True)
 
 
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A UUID in a body, read in lower case: ids are stored lower case and a UUID is case-insensitive
+# (RFC 9562), so `0B1C...` names the same workspace as `0b1c...` (docs/behaviour.md).
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN, to_lower=True)]
+
+
+def lower_id(value: Any) -> Any:
+    """A seed file's id as stored (lower case, like `Uuid`); anything else unchanged."""
+    return value.lower() if isinstance(value, str) else value
+
+
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 ResourceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 

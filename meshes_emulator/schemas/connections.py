@@ -8,10 +8,8 @@ from pydantic import Field, StringConstraints
 
 from meshes_emulator.catalog.credentials import mask_metadata
 from meshes_emulator.rows import Row
-from meshes_emulator.schemas.common import RequestModel
+from meshes_emulator.schemas.common import RequestModel, Uuid
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 ConnectionName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9 _-]+$")
 ]

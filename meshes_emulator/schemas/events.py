@@ -15,7 +15,7 @@ import orjson
 
 from meshes_emulator.leniency import Check, Soft
 from meshes_emulator.rows import Row, decode_json
-from meshes_emulator.schemas.rules import UUID_PATTERN
+from meshes_emulator.schemas.common import UUID_PATTERN
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESOURCE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -142,6 +142,8 @@ def parse_event(item: Any, prefix: str = "", strict: bool = False) -> EventIn | 
     workspace = item.get("workspace")
     if workspace is not None and (not isinstance(workspace, str) or not UUID_RE.match(workspace)):
         problems.append({"param": prefix + "workspace", "msg": "must be a UUID"})
+    elif workspace is not None:
+        workspace = workspace.lower()  # ids are stored lower case (see common.Uuid)
     if strict and soft:
         problems.extend(problem for _, problem in soft)
     if problems:

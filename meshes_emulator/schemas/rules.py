@@ -7,10 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from meshes_emulator.rows import Row
-from meshes_emulator.schemas.common import NonEmptyStr, RequestModel, ResourceId
-
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+from meshes_emulator.schemas.common import NonEmptyStr, RequestModel, ResourceId, Uuid
 
 
 def _not_blank(value: str) -> str:

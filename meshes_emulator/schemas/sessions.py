@@ -7,9 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from meshes_emulator.rows import Row, decode_json
-from meshes_emulator.schemas.common import NonEmptyStr, RequestModel
-
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+from meshes_emulator.schemas.common import NonEmptyStr, RequestModel, Uuid
 
 Role = Literal["member", "admin", "owner"]
 SessionType = Literal["workspace", "resource", "dashboard"]
@@ -34,7 +32,7 @@ PAGES_BY_TYPE: dict[str, tuple[str, ...]] = {
 class SessionCreate(RequestModel):
     """createSession body; cross-field rules live in services/sessions.py."""
 
-    workspace_id: Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+    workspace_id: Uuid
     role: Role = "member"
     session_type: SessionType = "workspace"
     external_user_id: Annotated[str, StringConstraints(max_length=255)] | None = None

@@ -30,6 +30,7 @@ from meshes_emulator.errors import (
 )
 from meshes_emulator.paging import PageRequest, envelope_json
 from meshes_emulator.schemas import events as wire
+from meshes_emulator.schemas.common import lower_id
 from meshes_emulator.schemas.events import EventIn, PayloadTooLargeProblem, parse_event
 from meshes_emulator.services import workspaces
 from meshes_emulator.services.rules import register_catalogs
@@ -401,7 +402,7 @@ def load_seed_events(
         try:
             if not isinstance(item, dict):
                 raise BadRequest(detail="must be a mapping")
-            event_id = item.get("id")
+            event_id = lower_id(item.get("id"))
             if event_id is not None and (not isinstance(event_id, str) or not wire.UUID_RE.match(event_id)):
                 raise BadRequest(detail="id: must be a UUID")
             if event_id is not None and store.get_event_any_org(emulator.store, event_id):

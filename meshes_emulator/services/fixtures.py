@@ -16,6 +16,7 @@ from typing import Any
 from meshes_emulator.clock import isoformat
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError
+from meshes_emulator.schemas.common import lower_id
 from meshes_emulator.services import events, faults, orgs, rules, seed_keys, workspaces
 from meshes_emulator.services.seed_connections import load_seed_connections
 from meshes_emulator.settings import Settings
@@ -176,7 +177,7 @@ def _load_workspace(emulator: Emulator, org_id: str, spec: dict[str, Any]) -> No
     row = ws_store.find_by_name(emulator.store, org_id, name)
     if row is None:
         row = workspaces.insert(emulator, org_id, name, spec.get("description"),
-                                workspace_id=spec.get("id"),
+                                workspace_id=lower_id(spec.get("id")),
                                 public_key=spec.get("publishable_key"))
     for kind, section in (("event_type", "event_types"), ("resource", "resources")):
         for entry in spec.get(section) or []:

@@ -17,8 +17,8 @@ from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, BadRequest, Conflict, ValidationFailed, not_found
 from meshes_emulator.leniency import Check
 from meshes_emulator.paging import PageRequest
-from meshes_emulator.schemas.common import validate
-from meshes_emulator.schemas.rules import UUID_PATTERN, RuleCreate
+from meshes_emulator.schemas.common import UUID_PATTERN, lower_id, validate
+from meshes_emulator.schemas.rules import RuleCreate
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import connections as connection_store
 from meshes_emulator.store import rules as store
@@ -153,7 +153,7 @@ def _load_seed_rule(
     connection = _seed_connection(emulator, workspace, item.get("connection"), refs)
     data = {k: v for k, v in item.items() if k not in ("ref", "id", "created_by")}
     body = validate(RuleCreate, {**data, "workspace": workspace["id"], "connection": connection})
-    rule_id = item.get("id")
+    rule_id = lower_id(item.get("id"))
     if rule_id is not None and (not isinstance(rule_id, str) or not re.fullmatch(UUID_PATTERN, rule_id)):
         raise BadRequest(detail="id: must be a UUID")
     if rule_id is not None and store.get_rule_any_org(emulator.store, rule_id) is not None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from meshes_emulator.context import Emulator
 from meshes_emulator.errors import ApiError, BadRequest
-from meshes_emulator.schemas.common import validate
-from meshes_emulator.schemas.connections import INACTIVE_REASONS, UUID_PATTERN, ConnectionCreate
+from meshes_emulator.schemas.common import UUID_PATTERN, lower_id, validate
+from meshes_emulator.schemas.connections import INACTIVE_REASONS, ConnectionCreate
 from meshes_emulator.services import connections, mappings
 from meshes_emulator.store import connections as store
 from meshes_emulator.store.db import Row
@@ -64,7 +64,7 @@ def _insert_seed(
     reason = item.get("inactive_reason")
     if reason is not None and reason not in INACTIVE_REASONS:
         raise BadRequest(detail=f"{where}.inactive_reason: unknown reason {reason!r}")
-    connection_id = item.get("id")
+    connection_id = lower_id(item.get("id"))
     if connection_id is not None:
         if not isinstance(connection_id, str) or not re.fullmatch(UUID_PATTERN, connection_id):
             raise BadRequest(detail=f"{where}.id: must be a UUID")

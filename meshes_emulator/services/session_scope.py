@@ -76,7 +76,7 @@ def require_session_scope(who: Principal, *, workspace_id: str | None,
                       f"it needs {MIN_ROLE[action]} or higher")
     if action == PAYLOAD and PAYLOAD_SCOPE not in session["scopes"]:
         raise _forbid(f"Reading event payloads needs the {PAYLOAD_SCOPE} scope")
-    if workspace_id is not None and workspace_id != session["workspace_id"]:
+    if workspace_id is not None and workspace_id.lower() != session["workspace_id"]:
         raise _forbid("The target is outside the session's workspace")
     if kind == "resource" and resource_bound and (
             resource != session["resource"] or resource_id != session["resource_id"]):

@@ -26,6 +26,7 @@ from meshes_emulator.ids import system_random_token, system_random_uuid
 from meshes_emulator.leniency import Check
 from meshes_emulator.paging import PageRequest
 from meshes_emulator.schemas import sessions as wire
+from meshes_emulator.schemas.common import UUID_PATTERN
 from meshes_emulator.schemas.sessions import SessionCreate
 from meshes_emulator.services import workspaces
 from meshes_emulator.store import orgs as org_store
@@ -37,7 +38,7 @@ SECRET_LENGTH = 64
 TOKEN_ISSUER = "urn:meshes:embed"
 TOKEN_AUDIENCE = "meshes-embed"
 LAUNCH_PATH = re.compile(r"^/workspace/([a-z]+)/?$")
-UUID_RE = re.compile(wire.UUID_PATTERN)
+UUID_RE = re.compile(UUID_PATTERN)
 
 
 # -- the signing secret -----------------------------------------------------------------------
@@ -261,7 +262,7 @@ def list_filters(query: Any) -> tuple[str, dict[str, str]]:
         problems.append({"param": "status", "msg": "must be one of active, revoked"})
     if problems:
         raise ValidationFailed(problems)
-    return workspace_id, filters
+    return workspace_id.lower(), filters
 
 
 def list_page(emulator: Emulator, who: Principal, workspace_id: str, filters: dict[str, str],

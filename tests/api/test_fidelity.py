@@ -1,0 +1,135 @@
+"""Fidelity edges a real client meets (issue: fresh-eyes audit of /api/v1).
+
+Each test names the behaviour of the real service it keeps: a UUID is case-insensitive, so an
+upper-case id names the same record as its lower-case form (RFC 9562; Postgres-style uuid
+columns compare values, not spellings), in paths, bodies and queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from pytest_meshes import MeshesServer
+from tests.api.event_helpers import create_connection, create_rule, emit
+
+
+@pytest.fixture
+def hook(api: httpx.Client, ws: str) -> dict[str, Any]:
+    return create_connection(api, ws, "webhook", name="hook",
+                             metadata={"url": "https://example.com/hook"})
+
+
+def test_upper_case_path_ids_name_the_same_records(api: httpx.Client, ingest: httpx.Client,
+                                                   ws: str, hook: dict[str, Any]) -> None:
+    rule = create_rule(api, ws, hook["id"])
+    event = emit(ingest)
+    assert api.get(f"/workspaces/{ws.upper()}").json()["id"] == ws
+    assert api.get(f"/workspaces/{ws.upper()}/rules").json()["count"] == 1
+    assert api.get(f"/connections/{hook['id'].upper()}").json()["id"] == hook["id"]
+    assert api.get(f"/rules/{rule['id'].upper()}").json()["id"] == rule["id"]
+    assert api.get(f"/events/{event['id'].upper()}").json()["id"] == event["id"]
+    assert api.get(f"/events/{event['id'].upper()}/payload").status_code == 200
+    response = api.get(f"/events/{event['id'].upper()}/rules/{rule['id'].upper()}/attempts")
+    assert response.status_code == 200
+    assert api.delete(f"/rules/{rule['id'].upper()}").json()["id"] == rule["id"]
+
+
+def test_publishable_key_with_its_own_workspace_in_upper_case_is_accepted(
+        ingest: httpx.Client, ws: str) -> None:
+    response = ingest.post("/events", json={"event": "user.signup", "workspace": ws.upper(),
+                                            "payload": {"email": "ada@example.com"}})
+    assert response.status_code == 201, response.text
+    assert response.json()["event"]["workspace"] == ws
+
+
+def test_upper_case_body_ids_are_stored_lower_case(api: httpx.Client, ws: str,
+                                                   hook: dict[str, Any]) -> None:
+    created = api.post("/connections", json={"workspace": ws.upper(), "type": "webhook",
+                                             "name": "upper", "metadata": {"url": "https://e.x/"}})
+    assert created.status_code == 201, created.text
+    assert created.json()["connection"]["workspace"] == ws
+    rule = api.post("/rules", json={"workspace": ws.upper(), "connection": hook["id"].upper(),
+                                    "event": "user.signup", "metadata": {"action": "send_webhook"}})
+    assert rule.status_code == 201, rule.text
+    assert (rule.json()["rule"]["workspace"], rule.json()["rule"]["connection"]) == (ws, hook["id"])
+    event = api.post("/events", json={"event": "x", "workspace": ws.upper(), "payload": {"a": 1}})
+    assert event.status_code == 201, event.text
+    assert event.json()["event"]["workspace"] == ws
+    mapping = api.put(f"/connections/{hook['id']}/mappings/default",
+                      json={"workspace_id": ws.upper(),
+                            "schema": {"schema_version": 1, "fields": []}})
+    assert mapping.status_code == 200, mapping.text
+    assert "x-meshes-emulator-warning" not in mapping.headers
+
+
+def test_sessions_take_an_upper_case_workspace_id(api: httpx.Client, ws: str) -> None:
+    created = api.post("/sessions", json={"workspace_id": ws.upper()})
+    assert created.status_code == 200, created.text
+    assert created.json()["workspace_id"] == ws
+    listed = api.get("/sessions", params={"workspace_id": ws.upper()})
+    assert listed.status_code == 200, listed.text
+    assert [r["session_id"] for r in listed.json()["records"]] == [created.json()["session_id"]]
+
+
+def test_embed_session_may_name_its_workspace_in_upper_case(
+        meshes_server: MeshesServer, api: httpx.Client, ws: str) -> None:
+    token = api.post("/sessions", json={"workspace_id": ws, "role": "admin"}).json()["access_token"]
+    response = httpx.post(f"{meshes_server.api_url}/events",
+                          json={"event": "x", "workspace": ws.upper(), "payload": {"a": 1}},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.text
+
+
+def test_seed_file_ids_in_upper_case_are_stored_lower_case(
+        meshes_server: MeshesServer, api: httpx.Client, tmp_path: Path) -> None:
+    ids = {name: str(uuid.uuid4()) for name in ("workspace", "connection", "rule", "event")}
+    seed = {"workspaces": [{
+        "name": "Seeded", "id": ids["workspace"].upper(),
+        "connections": [{"name": "Hook", "type": "webhook", "id": ids["connection"].upper(),
+                         "metadata": {"url": "https://example.com/hook"}}],
+        "rules": [{"id": ids["rule"].upper(), "connection": ids["connection"].upper(),
+                   "event": "user.signup", "metadata": {"action": "send_webhook"}}],
+        "events": [{"id": ids["event"].upper(), "event": "user.signup", "payload": {"a": 1}}],
+    }]}
+    path = tmp_path / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    with httpx.Client(base_url=meshes_server.url) as raw:
+        response = raw.post("/_emulator/reset", json={"fixtures": [str(path)]})
+    assert response.status_code == 200, response.text
+    for kind, path_of in (("workspace", "/workspaces/{}"), ("connection", "/connections/{}"),
+                          ("rule", "/rules/{}"), ("event", "/events/{}")):
+        for spelling in (ids[kind], ids[kind].upper()):
+            assert api.get(path_of.format(spelling)).json()["id"] == ids[kind]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/workspaces/", 200),
+    ("GET", "/workspaces/{ws}/", 200),
+    ("GET", "/workspaces/{ws}/events/", 200),
+    ("GET", "/rules/", 200),
+    ("GET", "/workspaces/00000000-0000-4000-8000-000000000000/", 404),
+    ("DELETE", "/workspaces/{ws}/", 405),
+])
+def test_a_trailing_slash_is_the_same_resource(meshes_server: MeshesServer, ws: str, method: str,
+                                               path: str, status: int) -> None:
+    with meshes_server.client() as plain:  # not contract-checked: the spec has no slash paths
+        response = plain.request(method, path.format(ws=ws))
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()
+
+
+def test_a_write_with_a_trailing_slash_is_the_write(meshes_server: MeshesServer,
+                                                    api: httpx.Client) -> None:
+    with meshes_server.client() as plain, meshes_server.ingest_client() as ingest:
+        created = plain.post("/workspaces/", json={"name": "Slashed"})
+        event = ingest.post("/events/", json={"event": "x", "payload": {"a": 1}})
+    assert created.status_code == 201, created.text
+    assert event.status_code == 201, event.text
+    assert api.get("/workspaces").json()["count"] == 2
