@@ -67,8 +67,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_int(value: Any) -> TypeGuard[int | float]:
+    """An integer by JSON Schema's rule: 2 and 2.0 (JSON has one number type)."""
+    return _is_number(value) and float(value).is_integer()
 
 
 def _text_problem(value: Any, low: int, high: int) -> str | None:
@@ -241,11 +242,17 @@ def _normalize_source(source: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": source["type"], "value": source["value"]}
 
 
+def _whole(key: str, value: Any) -> Any:
+    """substring's `start`/`length` as stored: 2.0 is kept as 2."""
+    return int(value) if key in ("start", "length") else value
+
+
 def _normalize_field(field: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"dest": field["dest"], "source": _normalize_source(field["source"])}
     if field.get("transforms") is not None:
         out["transforms"] = [
-            {"type": t["type"]} | {k: t[k] for k in _TRANSFORM_PARAMS.get(t["type"], ()) if k in t}
+            {"type": t["type"]} | {k: _whole(k, t[k]) for k in _TRANSFORM_PARAMS.get(t["type"], ())
+                                   if k in t}
             for t in field["transforms"]
         ]
     for key in ("on_error", "notes"):

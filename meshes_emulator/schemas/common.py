@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from meshes_emulator.errors import BadRequest, ValidationFailed
 
@@ -25,6 +25,15 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 # A UUID in a body, read in lower case: ids are stored lower case and a UUID is case-insensitive
 # (RFC 9562), so `0B1C...` names the same workspace as `0b1c...` (docs/behaviour.md).
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN, to_lower=True)]
+
+
+def _integral(value: Any) -> Any:
+    """3600.0 is the integer 3600: JSON has one number type and JSON Schema (the reference
+    OpenAPI 3.1's) counts a number with a zero fraction as an integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
 def lower_id(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from meshes_emulator.catalog.credentials import mask_metadata
 from meshes_emulator.rows import Row
-from meshes_emulator.schemas.common import RequestModel, Uuid
+from meshes_emulator.schemas.common import JsonInt, RequestModel, Uuid
 
 ConnectionName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9 _-]+$")
@@ -46,7 +46,7 @@ class MappingUpdate(RequestModel):
     mapping_schema: Any = Field(alias="schema")
     name: MappingName | None = None
     mapping_id: Uuid | None = None
-    expected_version: Annotated[int, Field(ge=1)] | None = None
+    expected_version: Annotated[JsonInt, Field(ge=1)] | None = None
     workspace_id: Uuid | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from meshes_emulator.rows import Row, decode_json
-from meshes_emulator.schemas.common import NonEmptyStr, RequestModel, Uuid
+from meshes_emulator.schemas.common import JsonInt, NonEmptyStr, RequestModel, Uuid
 
 Role = Literal["member", "admin", "owner"]
 SessionType = Literal["workspace", "resource", "dashboard"]
@@ -36,8 +36,8 @@ class SessionCreate(RequestModel):
     role: Role = "member"
     session_type: SessionType = "workspace"
     external_user_id: Annotated[str, StringConstraints(max_length=255)] | None = None
-    ttl_seconds: Annotated[int, Field(ge=TTL_MIN, le=TTL_MAX)] = TTL_DEFAULT
-    launch_ttl_seconds: Annotated[int, Field(ge=LAUNCH_TTL_MIN, le=LAUNCH_TTL_MAX)] = (
+    ttl_seconds: Annotated[JsonInt, Field(ge=TTL_MIN, le=TTL_MAX)] = TTL_DEFAULT
+    launch_ttl_seconds: Annotated[JsonInt, Field(ge=LAUNCH_TTL_MIN, le=LAUNCH_TTL_MAX)] = (
         LAUNCH_TTL_DEFAULT)
     launch_page: LaunchPage | None = None
     launch_path: str | None = None  # legacy field (before launch_page), see docs/behaviour.md

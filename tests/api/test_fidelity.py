@@ -17,6 +17,7 @@ import yaml
 
 from pytest_meshes import MeshesServer
 from tests.api.event_helpers import create_connection, create_rule, emit
+from tests.helpers import assert_error
 
 
 @pytest.fixture
@@ -133,3 +134,34 @@ def test_a_write_with_a_trailing_slash_is_the_write(meshes_server: MeshesServer,
     assert created.status_code == 201, created.text
     assert event.status_code == 201, event.text
     assert api.get("/workspaces").json()["count"] == 2
+
+
+# -- JSON has one number type: 3600.0 is the integer 3600 (JSON Schema, the reference OpenAPI 3.1)
+
+
+def test_session_ttls_may_be_sent_as_whole_floats(api: httpx.Client, ws: str) -> None:
+    response = api.post("/sessions", json={"workspace_id": ws, "ttl_seconds": 600.0,
+                                           "launch_ttl_seconds": 45.0})
+    assert response.status_code == 200, response.text
+    assert response.json()["expires_in"] == 600
+    refused = api.post("/sessions", json={"workspace_id": ws, "ttl_seconds": 600.5})
+    assert_error(refused, 400, "BadRequest")
+
+
+def test_mapping_integers_may_be_sent_as_whole_floats(api: httpx.Client,
+                                                      hook: dict[str, Any]) -> None:
+    url = f"/connections/{hook['id']}/mappings/default"
+    field = {"dest": "name", "source": {"type": "path", "value": "name"},
+             "transforms": [{"type": "substring", "start": 1.0, "length": 2.0}]}
+    first = api.put(url, json={"schema": {"schema_version": 1.0, "fields": [field]}})
+    assert first.status_code == 200, first.text
+    stored = first.json()["mapping"]
+    transform = stored["schema"]["fields"][0]["transforms"][0]
+    assert transform == {"type": "substring", "start": 1, "length": 2}
+    assert isinstance(transform["start"], int)
+    second = api.put(url, json={"schema": {"schema_version": 1, "fields": []},
+                                "expected_version": float(stored["version"])})
+    assert second.status_code == 200, second.text
+    fraction = api.put(url, json={"schema": {"schema_version": 1, "fields": [
+        {**field, "transforms": [{"type": "substring", "start": 0.5}]}]}})
+    assert_error(fraction, 422, "UnprocessableEntity")
