@@ -62,6 +62,9 @@ def authenticate(emulator: Emulator, headers: Any, accepts: frozenset[str]) -> P
                 "POST /api/v1/events/bulk; use a machine JWT"
             )
         return _publishable(emulator, key.strip())
+    if "publishable" in accepts:
+        raise Unauthorized("Missing credentials: send 'X-Meshes-Publishable-Key: <key>' or "
+                           "'Authorization: Bearer <jwt>'")
     raise Unauthorized("Missing credentials: send 'Authorization: Bearer <jwt>'")
 
 

@@ -30,6 +30,11 @@ def json_bytes_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+# A UTF-8 byte order mark before the JSON is skipped (RFC 8259 §8.1 allows a parser to ignore
+# it; Node's body parsers strip it), so .NET and PowerShell clients that write one are accepted.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 async def read_body(request: Request) -> bytes:
     """The raw body, refused with 413 past the emulator's size limit.
 
@@ -90,7 +95,7 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
     if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise BadRequest(detail="Content-Type must be application/json")
     try:
-        data = orjson.loads(body)
+        data = orjson.loads(body.removeprefix(UTF8_BOM))
     except orjson.JSONDecodeError as exc:
         raise BadRequest(detail=f"Malformed JSON body: {exc}") from None
     # a body with few brackets cannot nest deeply: skip the walk (bytes.count runs in C)

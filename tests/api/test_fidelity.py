@@ -165,3 +165,42 @@ def test_mapping_integers_may_be_sent_as_whole_floats(api: httpx.Client,
     fraction = api.put(url, json={"schema": {"schema_version": 1, "fields": [
         {**field, "transforms": [{"type": "substring", "start": 0.5}]}]}})
     assert_error(fraction, 422, "UnprocessableEntity")
+
+
+# -- a UTF-8 byte order mark before the JSON (RFC 8259 §8.1; .NET and PowerShell write one)
+
+BOM = b"\xef\xbb\xbf"
+JSON = {"content-type": "application/json"}
+
+
+def test_a_byte_order_mark_before_the_json_is_skipped(api: httpx.Client,
+                                                      ingest: httpx.Client) -> None:
+    created = api.post("/workspaces", content=BOM + b'{"name": "Bommed"}', headers=JSON)
+    assert created.status_code == 201, created.text
+    event = ingest.post("/events", content=BOM + b'{"event": "x", "payload": {"a": 1}}',
+                        headers=JSON)
+    assert event.status_code == 201, event.text
+    bulk = ingest.post("/events/bulk", content=BOM + b'[{"event": "x", "payload": {"a": 1}}]',
+                       headers=JSON)
+    assert bulk.status_code == 201, bulk.text
+    assert_error(api.post("/workspaces", content=BOM, headers=JSON), 400, "BadRequest")
+
+
+def test_a_byte_order_mark_does_not_hide_a_body_from_the_session_scope(
+        meshes_server: MeshesServer, api: httpx.Client, ws: str) -> None:
+    session = api.post("/sessions", json={"workspace_id": ws, "role": "admin",
+                                          "session_type": "resource", "resource": "user",
+                                          "resource_id": "u-1"}).json()
+    body = b'{"event": "x", "resource": "user", "resource_id": "u-2", "payload": {"a": 1}}'
+    response = httpx.post(f"{meshes_server.api_url}/events", content=BOM + body,
+                          headers={**JSON, "Authorization": f"Bearer {session['access_token']}"})
+    assert_error(response, 403, "Forbidden")
+    assert api.get("/events").json()["count"] == 0
+
+
+def test_no_credentials_on_an_ingestion_route_names_the_publishable_key(
+        meshes_server: MeshesServer) -> None:
+    response = httpx.post(f"{meshes_server.api_url}/events", json={"event": "x", "payload": {"a": 1}})
+    assert "X-Meshes-Publishable-Key" in assert_error(response, 401, "Unauthorized")["error"]["message"]
+    listed = httpx.get(f"{meshes_server.api_url}/workspaces")
+    assert "Publishable" not in assert_error(listed, 401, "Unauthorized")["error"]["message"]
