@@ -116,7 +116,7 @@ def parse_event(item: Any, prefix: str = "", strict: bool = False) -> EventIn | 
     if not isinstance(name, str) or not name.strip():
         problems.append({"param": prefix + "event", "msg": "is required (a non-empty string)"})
     elif len(name) > MAX_EVENT_NAME:
-        problems.append({"param": prefix + "event", "msg": f"must be at most {MAX_EVENT_NAME}"})
+        problems.append({"param": prefix + "event", "msg": f"must be at most {MAX_EVENT_NAME} characters"})
     if "payload" not in item:
         problems.append({"param": prefix + "payload", "msg": "is required"})
     else:

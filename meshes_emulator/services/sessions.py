@@ -258,7 +258,7 @@ def list_filters(query: Any) -> tuple[str, dict[str, str]]:
         if value == "":
             problems.append({"param": name, "msg": "must not be empty"})
         filters[name] = value
-    if "status" in filters and filters["status"] not in wire.STATUSES:
+    if filters.get("status") and filters["status"] not in wire.STATUSES:
         problems.append({"param": "status", "msg": "must be one of active, revoked"})
     if problems:
         raise ValidationFailed(problems)

@@ -204,3 +204,15 @@ def test_no_credentials_on_an_ingestion_route_names_the_publishable_key(
     assert "X-Meshes-Publishable-Key" in assert_error(response, 401, "Unauthorized")["error"]["message"]
     listed = httpx.get(f"{meshes_server.api_url}/workspaces")
     assert "Publishable" not in assert_error(listed, 401, "Unauthorized")["error"]["message"]
+
+
+def test_an_empty_session_status_filter_is_one_problem(api: httpx.Client, ws: str) -> None:
+    body = assert_error(api.get("/sessions", params={"workspace_id": ws, "status": ""}),
+                        400, "BadRequest")
+    assert body["error"]["data"] == [{"param": "status", "msg": "must not be empty"}]
+
+
+def test_a_long_event_name_says_characters(ingest: httpx.Client) -> None:
+    body = assert_error(ingest.post("/events", json={"event": "x" * 257, "payload": {"a": 1}}),
+                        400, "BadRequest")
+    assert body["error"]["data"] == [{"param": "event", "msg": "must be at most 256 characters"}]
