@@ -240,17 +240,22 @@ class _ExecCommand(click.Command):
         ctx.meta["exec"] = (serve_args, command)
         return super().parse_args(ctx, [])
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        """The usage line shows the serve options and the command after `--`."""
+        return ["[SERVE OPTIONS] -- COMMAND [ARGS]..."]
+
 
 @main.command("exec", cls=_ExecCommand, context_settings={"help_option_names": ["--help", "-h"]})
 @click.pass_context
 def exec_command(ctx: click.Context) -> None:
-    """Run COMMAND against a fresh emulator, then stop it: exec [SERVE OPTIONS] -- COMMAND ...
+    """Run COMMAND against a fresh emulator, then stop it.
 
-    The emulator starts on a free port with the given `serve` options (--db, default :memory:;
-    --fixture, --seed, --clock, --fault, --import, --export-on-exit...); COMMAND runs with MESHES_API_URL,
-    MESHES_EVENTS_URL, MESHES_ORG_ID, MESHES_ACCESS_KEY, MESHES_SECRET_KEY,
-    MESHES_PUBLISHABLE_KEY, MESHES_WORKSPACE_ID and MESHES_EMULATOR_URL set; exec exits with
-    COMMAND's exit code.
+    The emulator starts on a free port with the given `serve` options (`meshes-emulator serve -h`
+    lists them; --db defaults to :memory:). COMMAND runs with MESHES_API_URL, MESHES_EVENTS_URL,
+    MESHES_EMULATOR_URL, MESHES_ORG_ID, MESHES_ACCESS_KEY, MESHES_SECRET_KEY,
+    MESHES_PUBLISHABLE_KEY, WORKSPACE_PUBLISHABLE_KEY and MESHES_WORKSPACE_ID set (and
+    MESHES_EMULATOR_ADMIN_TOKEN when the emulator has an admin token). exec exits with COMMAND's
+    exit code (128 + N for a signal N, 127 when COMMAND cannot start, 2 when the emulator cannot).
     """
     from meshes_emulator import cli_exec
 

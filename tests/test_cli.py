@@ -237,3 +237,18 @@ def test_errors_name_the_option_and_the_fix(tmp_path: Path) -> None:
         capture_output=True, text=True, env=clean_env(), timeout=30)
     assert missing.returncode == 2
     assert missing.stderr.startswith("meshes-emulator: --fixture: cannot read fixture")
+
+
+def test_exec_help_shows_the_command_after_two_dashes() -> None:
+    """`exec -h` and exec's usage errors show how it is called: `exec [SERVE OPTIONS] -- COMMAND`."""
+    usage = "Usage: meshes-emulator exec [SERVE OPTIONS] -- COMMAND [ARGS]..."
+    for flag in ("-h", "--help"):
+        shown = subprocess.run([sys.executable, "-m", "meshes_emulator", "exec", flag],
+                               capture_output=True, text=True, timeout=30, env=clean_env())
+        assert shown.returncode == 0 and shown.stdout.startswith(usage), shown.stdout
+    missing = subprocess.run([sys.executable, "-m", "meshes_emulator", "exec", "--seed", "3"],
+                             capture_output=True, text=True, timeout=30, env=clean_env())
+    assert missing.returncode == 2 and missing.stderr.startswith(usage), missing.stderr
+    top = subprocess.run([sys.executable, "-m", "meshes_emulator", "--help"], capture_output=True,
+                         text=True, timeout=30, env=clean_env())
+    assert "exec    Run COMMAND against a fresh emulator, then stop it" in top.stdout, top.stdout
