@@ -149,7 +149,7 @@ def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal
         raise Unauthorized("Token lifetime (exp - iat) must be at most 60 seconds")
     if iat > wall_clock() + LEEWAY_SECONDS:
         raise Unauthorized("Token iat is in the future")
-    if claims["org"] != key["org_id"]:
+    if str(claims["org"]).lower() != key["org_id"].lower():  # a UUID, in either case
         raise Unauthorized("Token org is not the organization of this access key")
     return Principal(kind="machine", org_id=key["org_id"], created_by=key["access_key"],
                      access_key=key["access_key"])

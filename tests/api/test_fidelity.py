@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from pytest_meshes import MeshesServer
+from pytest_meshes.tokens import mint_token
 from tests.api.event_helpers import create_connection, create_rule, emit
 from tests.helpers import assert_error
 
@@ -216,3 +217,12 @@ def test_a_long_event_name_says_characters(ingest: httpx.Client) -> None:
     body = assert_error(ingest.post("/events", json={"event": "x" * 257, "payload": {"a": 1}}),
                         400, "BadRequest")
     assert body["error"]["data"] == [{"param": "event", "msg": "must be at most 256 characters"}]
+
+
+def test_a_token_may_name_its_organization_in_upper_case(meshes_server: MeshesServer) -> None:
+    token = mint_token(meshes_server.access_key, meshes_server.secret_key,
+                       meshes_server.org_id.upper())
+    response = httpx.get(f"{meshes_server.api_url}/workspaces",
+                         headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["records"][0]["id"] == meshes_server.workspace_id
