@@ -8,7 +8,7 @@ wall clock, never the emulator's virtual clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -53,7 +53,10 @@ def authenticate(emulator: Emulator, headers: Any, accepts: frozenset[str]) -> P
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Authorization header must be 'Bearer <token>'")
-        return _bearer(emulator, token.strip(), accepts)
+        who = _bearer(emulator, token.strip(), accepts)
+        if who.kind == "machine" and "publishable" in accepts:
+            return _with_key_workspace(emulator, who, headers.get(PUBLISHABLE_HEADER))
+        return who
     key = headers.get(PUBLISHABLE_HEADER)
     if key is not None:
         if "publishable" not in accepts:
@@ -159,6 +162,18 @@ def _machine_principal(claims: dict[str, Any], key: dict[str, Any]) -> Principal
 # rollback empties the cache too)
 PUBLISHABLE_CACHE: Cache[LRU[str, Principal]] = Cache(
     "publishable_keys", lambda: LRU(MAX_CACHED_TOKENS))
+
+
+def _with_key_workspace(emulator: Emulator, who: Principal, key: str | None) -> Principal:
+    """A machine caller that also sends its organization's publishable key (a Go client built
+    with both editors): on ingestion the key implies the workspace an event without one goes to.
+    A key that is unknown or of another organization is ignored (the token decides)."""
+    if not key:
+        return who
+    found = org_store.get_publishable_key(emulator.store, key.strip())
+    if found is None or found["org_id"] != who.org_id:
+        return who
+    return replace(who, workspace_id=found["workspace_id"])
 
 
 def _publishable(emulator: Emulator, key: str) -> Principal:

@@ -62,6 +62,8 @@ def _workspace_for(emulator: Emulator, who: Principal, item: EventIn, prefix: st
                 detail=f"The publishable key belongs to another workspace than {prefix}workspace",
             )
         return who.workspace_id
+    if item.workspace is None and who.workspace_id is not None:
+        return who.workspace_id  # a machine token sent with a publishable key (auth.py)
     if item.workspace is None:
         raise ValidationFailed(
             [{"param": prefix + "workspace", "msg": "is required when authenticating with a machine token"}]

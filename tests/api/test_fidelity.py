@@ -226,3 +226,24 @@ def test_a_token_may_name_its_organization_in_upper_case(meshes_server: MeshesSe
                          headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     assert response.json()["records"][0]["id"] == meshes_server.workspace_id
+
+
+def test_a_machine_token_with_a_publishable_key_ingests_into_the_keys_workspace(
+        meshes_server: MeshesServer, api: httpx.Client, ws: str) -> None:
+    other, other_key = meshes_server.create_workspace("Other")
+    token = meshes_server.token()
+    headers = {"Authorization": f"Bearer {token}", "X-Meshes-Publishable-Key": other_key}
+    event = {"event": "x", "payload": {"a": 1}}
+    single = httpx.post(f"{meshes_server.api_url}/events", json=event, headers=headers)
+    assert single.status_code == 201, single.text
+    assert single.json()["event"]["workspace"] == other
+    assert single.json()["event"]["created_by"] == meshes_server.access_key
+    bulk = httpx.post(f"{meshes_server.api_url}/events/bulk",
+                      json=[event, {**event, "workspace": ws}], headers=headers)
+    assert bulk.status_code == 201, bulk.text
+    assert [r["workspace"] for r in bulk.json()["records"]] == [other, ws]
+    unknown = {**headers, "X-Meshes-Publishable-Key": "mesh_pub_a_b_c"}
+    assert_error(httpx.post(f"{meshes_server.api_url}/events", json=event, headers=unknown),
+                 400, "BadRequest")
+    listed = httpx.get(f"{meshes_server.api_url}/workspaces", headers=headers)
+    assert listed.status_code == 200, listed.text
