@@ -110,8 +110,10 @@ class MeshesServer(Toolkit):
 
     @property
     def env(self) -> dict[str, str]:
-        """MESHES_* variables for subprocesses and non-Python clients."""
-        env = {"MESHES_API_URL": self.url, "MESHES_ORG_ID": self.org_id,
+        """MESHES_* variables for subprocesses and non-Python clients (the ones `meshes-emulator
+        exec` sets)."""
+        env = {"MESHES_API_URL": self.url, "MESHES_EVENTS_URL": self.url,
+               "MESHES_EMULATOR_URL": self.url, "MESHES_ORG_ID": self.org_id,
                "MESHES_ACCESS_KEY": self.access_key, "MESHES_SECRET_KEY": self.secret_key}
         if self.publishable_key:
             env["MESHES_PUBLISHABLE_KEY"] = self.publishable_key
@@ -145,7 +147,9 @@ class MeshesServer(Toolkit):
 
     # -- helpers --------------------------------------------------------------------------
     def admin(self, method: str, path: str, json: Any = None) -> Any:
-        """Call the admin API (/_emulator/...) and return the decoded JSON; raise on errors."""
+        """Call the admin API (/_emulator/...) and return the decoded JSON; raise on errors.
+        `path` is under /_emulator: "/health" ("health" is read the same way)."""
+        path = path if path.startswith("/") else "/" + path
         if self.local is not None:
             body = b"" if json is None else json_module.dumps(json).encode()
             headers = {**self._admin_headers, "content-type": "application/json"} if body else \
