@@ -77,6 +77,8 @@ def _masked_text(text: str, url: str) -> str:
 
 
 def _decode(body: bytes, content_type: str) -> str:
+    """The answer's text in the charset it names; UTF-8 (bad bytes replaced) when Python has no
+    text codec of that name or the codec fails whatever the errors handler (a receiver picks it)."""
     charset = "utf-8"
     for part in content_type.split(";")[1:]:
         name, _, value = part.strip().partition("=")
@@ -84,8 +86,27 @@ def _decode(body: bytes, content_type: str) -> str:
             charset = value.strip('"')
     try:
         return body.decode(charset, "replace")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or a codec that fails anyway (idna, punycode)
         return body.decode("utf-8", "replace")
+
+
+MAX_HEADER_VALUE_CHARS = 1024  # of one answer header's value kept in the response details
+MAX_HEADER_CHARS = 8192  # of all kept names and values together; later headers are dropped
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The answer headers recorded in the response details: each value cut at
+    MAX_HEADER_VALUE_CHARS (marked like a cut body), and only the first headers that fit in
+    MAX_HEADER_CHARS. A receiver may answer ~1 MB of headers (aiohttp reads 128 of 8 KiB)."""
+    kept: dict[str, str] = {}
+    total = 0
+    for name, value in headers.items():
+        value = outcomes.truncate_body(value, MAX_HEADER_VALUE_CHARS) or ""
+        total += len(name) + len(value)
+        if total > MAX_HEADER_CHARS:
+            break
+        kept[name] = value
+    return kept
 
 
 def classify_answer(status: int, reason: str, headers: dict[str, str], body: bytes, now: datetime) -> Outcome:
@@ -93,7 +114,7 @@ def classify_answer(status: int, reason: str, headers: dict[str, str], body: byt
     text = _decode(body, headers.get("content-type", "")) if body else ""
     details = ResponseDetails(
         http_status=status,
-        headers=headers,
+        headers=kept_headers(headers),
         body=outcomes.truncate_body(text),
         provider_error_code=None if 200 <= status < 300 else _provider_error_code(text),
     )
