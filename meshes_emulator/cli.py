@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -47,7 +48,7 @@ def main() -> None:
 
 @main.command(context_settings={"auto_envvar_prefix": ENV_PREFIX})
 @option("--host", default="127.0.0.1", help="address to bind")
-@option("--port", default=8787, type=int, help="port (0 picks a free one)")
+@option("--port", default=8787, type=click.IntRange(0, 65535), help="port (0 picks a free one)")
 @option("--db", "db_path", default=DEFAULT_DB,
         help="SQLite database file (':memory:' for a throwaway one)")
 @option("--fixture", "fixtures", multiple=True, type=click.Path(),
@@ -154,6 +155,8 @@ def serve(
                         delivery_concurrency=delivery_concurrency,
                         delivery_connection_limit=max(1, delivery_concurrency * 3 // 4))
     _check_port(host, port)
+    _check_database(db_path)
+    lock = _lock_database(db_path)
     app = _build_app(settings)
     if import_file is not None:
         _import_state(app.state.emulator, import_file)
@@ -161,6 +164,9 @@ def serve(
     _run(app, host, port, as_json, max_connections)
     if export_on_exit is not None:
         _export_state(app.state.emulator, export_on_exit, export_with_secrets)
+    app.state.emulator.store.close()  # the last connection: SQLite folds the WAL in, removes it
+    if lock is not None:
+        os.close(lock)  # (after the store: closing a descriptor drops the process's SQLite locks)
 
 
 def _import_state(emulator: Emulator, path: str) -> None:
@@ -202,8 +208,6 @@ def export_command(db_path: str, out: str | None, with_secrets: bool, as_json: b
 
     Load it again with `serve --import FILE`; importing an export exports the same text.
     """
-    import os
-
     from meshes_emulator.services import export
     from meshes_emulator.store import Store
 
@@ -288,8 +292,6 @@ def _credentials() -> dict[str, str | None]:
 
 def _variable(field: str) -> str:
     """The environment variable a credential came from (MESHES_ORGANIZATION_ID is an alias)."""
-    import os
-
     if field == "org_id" and not os.environ.get("MESHES_ORG_ID") and \
             os.environ.get("MESHES_ORGANIZATION_ID"):
         return "MESHES_ORGANIZATION_ID"
@@ -339,18 +341,57 @@ def _build_app(settings: Settings) -> Any:
         _fail(f"cannot start: {exc}")
 
 
-def _check_port(host: str, port: int) -> None:
-    """One clear line instead of a traceback when the address is taken."""
-    if port == 0:
+def _check_database(path: str) -> None:
+    """Refuse, before anything is written, a SQLite file of another program or a damaged one
+    (the emulator would add its tables to it, or write ids and recovery into it)."""
+    from meshes_emulator.store import filecheck
+
+    problem = filecheck.problem(path)
+    if problem is None:
         return
+    if problem.startswith("is damaged"):
+        _fail(f"cannot open database {path!r} (--db): it {problem}; nothing was written to it: "
+              "restore a copy, or give another --db")
+    _fail(f"{path} {problem} (--db); nothing was written to it: give the emulator its own file "
+          "(a new one is created)")
+
+
+def _lock_database(path: str) -> int | None:
+    """Hold an exclusive lock on the database file while this emulator runs (None: not a file).
+
+    A second `serve` on the same file would deliver the same attempts twice and draw the same
+    ids; it stops with one line instead.
+    """
+    try:
+        import fcntl
+    except ImportError:  # (Windows: no lock)
+        return None
+    if path == ":memory:":
+        return None
+    try:  # an empty new file is what a fresh database starts from (store/db.py)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return None  # opening it for real reports the problem
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        _fail(f"{path} is in use by another meshes-emulator (serve or exec); stop that one, "
+              "or give this one another --db")
+    return fd
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line instead of a traceback when the address is taken (or not this machine's)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     probe = socket.socket(family, socket.SOCK_STREAM)
     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind((host, port))
     except OSError as exc:
-        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"({exc.strerror})"
-        _fail(f"cannot listen on {host}:{port}: the port {reason}")
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"cannot listen on {host}:{port}: the port is already in use")
+        _fail(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port")
     finally:
         probe.close()
 

@@ -1,0 +1,44 @@
+"""Read-only checks of a database file before the emulator opens it for writing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+QUICK_CHECK_LIMIT = 64 << 20  # bytes; quick_check reads the whole file (~3 ms a MiB)
+OWN_TABLES = frozenset({"_sqlite_migrations", "meta"})  # one of them marks an emulator database
+
+
+def problem(path: str) -> str | None:
+    """Why the emulator must not write to the file at `path` (None: go ahead, or let the real
+    open report it). Nothing is written: the file is read, then opened read-only."""
+    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return None
+    if header != SQLITE_HEADER:
+        return "is not a SQLite database"
+    try:
+        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return _content_problem(conn, os.path.getsize(path) <= QUICK_CHECK_LIMIT)
+    except sqlite3.DatabaseError as exc:
+        return f"is damaged ({exc})"
+    finally:
+        conn.close()
+
+
+def _content_problem(conn: sqlite3.Connection, check: bool) -> str | None:
+    tables = {name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and not tables & OWN_TABLES:
+        return f"is a SQLite database of another program (tables: {', '.join(sorted(tables)[:5])})"
+    report = str(conn.execute("PRAGMA quick_check(1)").fetchone()[0]) if check else "ok"
+    return None if report == "ok" else f"is damaged ({' '.join(report.split())})"
