@@ -7,10 +7,11 @@ import errno
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -155,15 +156,23 @@ def serve(
                         delivery_concurrency=delivery_concurrency,
                         delivery_connection_limit=max(1, delivery_concurrency * 3 // 4))
     _check_port(host, port)
+    if export_on_exit is not None:
+        _check_export_target(export_on_exit)
     _check_database(db_path)
     lock = _lock_database(db_path)
+    interrupted = _interrupted_attempts(db_path)
     app = _build_app(settings)
     if import_file is not None:
         _import_state(app.state.emulator, import_file)
     logs.configure(log_level, log_format, quiet)  # once everything is checked: the server starts
-    _run(app, host, port, as_json, max_connections)
+    if interrupted:
+        logs.ROOT.warning("%d delivery attempt(s) were cut off when the emulator last stopped: "
+                          "recorded as internal_error 'Attempt interrupted'; the retry "
+                          "schedule decides what follows", interrupted)
+    stopped_by = _run(app, host, port, as_json, max_connections)
     if export_on_exit is not None:
         _export_state(app.state.emulator, export_on_exit, export_with_secrets)
+    _stopped(app.state.emulator, stopped_by, export_on_exit)
     app.state.emulator.store.close()  # the last connection: SQLite folds the WAL in, removes it
     if lock is not None:
         os.close(lock)  # (after the store: closing a descriptor drops the process's SQLite locks)
@@ -181,6 +190,15 @@ def _import_state(emulator: Emulator, path: str) -> None:
         export.load(emulator, data, path)
     except fixtures.FixtureError as exc:
         _fail(str(exc))
+
+
+def _check_export_target(path: str) -> None:
+    """--export-on-exit: a file that cannot be written is said now, not after the session."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        _fail(f"--export-on-exit: cannot write {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        _fail(f"--export-on-exit: cannot write {path}: the directory {directory} is not writable")
 
 
 def _export_state(emulator: Emulator, path: str, with_secrets: bool) -> None:
@@ -213,6 +231,7 @@ def export_command(db_path: str, out: str | None, with_secrets: bool, as_json: b
 
     if not os.path.isfile(db_path):
         _fail(f"no database at {db_path!r}")
+    _check_database(db_path)  # (opening another program's database would add tables to it)
     try:
         store = Store(db_path)
         try:
@@ -356,6 +375,12 @@ def _check_database(path: str) -> None:
           "(a new one is created)")
 
 
+def _interrupted_attempts(path: str) -> int:
+    from meshes_emulator.store import filecheck
+
+    return filecheck.interrupted_attempts(path)
+
+
 def _lock_database(path: str) -> int | None:
     """Hold an exclusive lock on the database file while this emulator runs (None: not a file).
 
@@ -396,11 +421,14 @@ def _check_port(host: str, port: int) -> None:
         probe.close()
 
 
-def _run(app: Any, host: str, port: int, as_json: bool, max_connections: int | None = None) -> None:
+def _run(app: Any, host: str, port: int, as_json: bool,
+         max_connections: int | None = None) -> str | None:
+    """Serve until a signal; returns its name (None: the server stopped by itself)."""
     from meshes_emulator.serving import FastServer, config
     from meshes_emulator.wire_limits import ConnectionLimits
 
     emulator = app.state.emulator
+    stopped_by: list[int] = []
 
     class Server(FastServer):
         async def startup(self, sockets: Any = None) -> None:
@@ -412,6 +440,17 @@ def _run(app: Any, host: str, port: int, as_json: bool, max_connections: int | N
             click.echo(_banner(emulator, as_json))
             sys.stdout.flush()
 
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            """Keep the signals uvicorn re-raises once it stopped: SIGTERM would then end the
+            process before the export on exit and the store's close (docker stop lost both)."""
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    stopped_by.extend(self._captured_signals)
+                    self._captured_signals.clear()
+
     limits = ConnectionLimits(**({"max_connections": max_connections} if max_connections else {}))
     server = Server(config(app, host=host, port=port, limits=limits))
     emulator.attach_server(server)  # group commit and the delivery worker read its load
@@ -419,6 +458,23 @@ def _run(app: Any, host: str, port: int, as_json: bool, max_connections: int | N
         server.run()
     if not server.started:
         _fail(f"cannot listen on {host}:{port}")
+    return signal.Signals(stopped_by[0]).name if stopped_by else None
+
+
+def _stopped(emulator: Emulator, by: str | None, export_on_exit: str | None) -> None:
+    """The last line: why it stopped, what was cut off, where the state went."""
+    from meshes_emulator.store import events as event_store
+
+    cut = len(event_store.unfinished_attempts(emulator.store))
+    parts = [f"stopped ({by})" if by else "stopped"]
+    if cut:
+        later = ("lost with the in-memory database" if emulator.settings.db_path == ":memory:"
+                 else "the next start on this database records them as interrupted and retries "
+                 "them")
+        parts.append(f"{cut} delivery attempt(s) in flight were cut off: {later}")
+    if export_on_exit is not None:
+        parts.append(f"state exported to {export_on_exit}")
+    logs.ROOT.info("; ".join(parts))
 
 
 def _url_host(host: str) -> str:

@@ -44,23 +44,71 @@ def run(serve_args: Sequence[str], command: Sequence[str]) -> int:
 
     The database is `:memory:` unless the serve options name one (`--db FILE`).
     """
+    signals = _Signals()
+    signals.install()
     emulator = subprocess.Popen(
         [sys.executable, "-m", "meshes_emulator", "serve", "--port", "0", "--db", ":memory:",
          *serve_args, "--json"],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
     )
     info = None
+    code = 2
     try:
         info = _started(emulator)
         if info is None:
-            return emulator.wait() or 2  # serve said why on stderr
-        _forward(emulator.stdout, sys.stderr)
-        print(f"meshes-emulator exec: emulator on {info['base_url']}", file=sys.stderr, flush=True)
-        return _run_command(command, {**os.environ, **client_env(info)})
+            code = emulator.wait() or 2  # serve said why on stderr
+        else:
+            _forward(emulator.stdout, sys.stderr)
+            print(f"meshes-emulator exec: emulator on {info['base_url']}", file=sys.stderr,
+                  flush=True)
+            code = _run_command(command, {**os.environ, **client_env(info)}, signals)
+    except _Interrupted as exc:  # before COMMAND ran: stop the emulator, exit as the signal says
+        print(f"meshes-emulator exec: stopped by signal {exc.signum}", file=sys.stderr)
+        code = 128 + exc.signum
     finally:
-        code = _stop(emulator)
-        if info is not None and code not in (0, -signal.SIGINT):
-            print(f"meshes-emulator exec: the emulator stopped with code {code}", file=sys.stderr)
+        signals.restore()
+        stopped = _stop(emulator)
+        if info is not None and stopped not in (0, -signal.SIGINT):
+            print(f"meshes-emulator exec: the emulator stopped with code {stopped}",
+                  file=sys.stderr)
+            if code == 0:  # COMMAND passed but the emulator failed (its export on exit...)
+                code = 2
+    return code
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Signals:
+    """SIGTERM and SIGHUP sent to `exec` (a CI timeout, `docker stop`, a closed terminal) reach
+    COMMAND while it runs, which then ends its own way, and the emulator is stopped after it;
+    before COMMAND runs they stop the emulator. (Without this `exec` died alone and left both
+    running.) Ctrl-C reaches the whole process group already, so SIGINT is not passed on."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                self.previous[signum] = signal.signal(signum, self.handle)
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signum)
+            return
+        if self.child is None:
+            raise _Interrupted(signum)
+
+    def restore(self) -> None:
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
+        self.previous.clear()
 
 
 def _started(emulator: subprocess.Popen[str]) -> dict[str, Any] | None:
@@ -86,9 +134,9 @@ def _forward(source: IO[str] | None, target: IO[str]) -> None:
     threading.Thread(target=copy, name="meshes-exec-output", daemon=True).start()
 
 
-def _run_command(command: Sequence[str], env: dict[str, str]) -> int:
+def _run_command(command: Sequence[str], env: dict[str, str], signals: _Signals) -> int:
     try:
-        child = subprocess.Popen(list(command), env=env)
+        child = signals.child = subprocess.Popen(list(command), env=env)
     except OSError as exc:
         print(f"meshes-emulator exec: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr)
         return 127

@@ -101,3 +101,24 @@ def test_a_clean_stop_leaves_the_database_in_one_file(tmp_path: Path) -> None:
         names = [name for (name,) in conn.execute("SELECT name FROM workspaces")]
     conn.close()
     assert "Kept In The File" in names
+
+
+def test_export_refuses_another_programs_database_and_keeps_it(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE todo (id INTEGER PRIMARY KEY, title TEXT)")
+    conn.close()
+    before = db.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "meshes_emulator", "export", "--db", str(db)],
+                            capture_output=True, text=True, env=clean_env(), timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "of another program (tables: todo)" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert db.read_bytes() == before
+
+
+def test_export_on_exit_to_a_missing_directory_is_refused_at_start_up(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "state.yaml"
+    error = _refused("--db", ":memory:", "--export-on-exit", str(target))
+    assert error.count("\n") == 0
+    assert "--export-on-exit" in error and "does not exist" in error

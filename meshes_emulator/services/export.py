@@ -126,11 +126,19 @@ def export_state(emulator: Emulator, *, with_secrets: bool = False, as_json: boo
 
 
 def write_file(path: str, text: str) -> None:
-    """Write `text` to `path` whole (a temporary file renamed over it)."""
+    """Write `text` to `path` whole: a temporary file, flushed to disk, renamed over it (a crash
+    or a full disk leaves the old file, never half of the new one, nor the temporary file)."""
     target = Path(path)
     temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class _Reader:
@@ -217,6 +225,7 @@ def _after_import(emulator: Emulator, data: dict[str, Any], instant: Any) -> Non
     emulator.faults.invalidate()
     engine = emulator.dispatcher
     engine.reset()
+    engine.recover()  # attempts in flight when it was exported: interrupted, as after a kill
     engine.work_due()
 
 

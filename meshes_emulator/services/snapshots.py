@@ -107,6 +107,7 @@ def restore(emulator: Emulator, name: str) -> Snapshot:
     engine.policy = snapshot.policy
     engine.webhook_timeout = snapshot.webhook_timeout
     emulator.faults.invalidate()
+    engine.recover()  # attempts in flight when it was taken: interrupted, as after a kill
     engine.work_due()  # under the system clock, whatever is due in the restored state runs
     return snapshot
 

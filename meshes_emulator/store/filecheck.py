@@ -42,3 +42,19 @@ def _content_problem(conn: sqlite3.Connection, check: bool) -> str | None:
         return f"is a SQLite database of another program (tables: {', '.join(sorted(tables)[:5])})"
     report = str(conn.execute("PRAGMA quick_check(1)").fetchone()[0]) if check else "ok"
     return None if report == "ok" else f"is damaged ({' '.join(report.split())})"
+
+
+def interrupted_attempts(path: str) -> int:
+    """Delivery attempts started but never recorded in the file (a killed emulator's), read
+    before the emulator opens it and records them; 0 when there is no such file."""
+    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return 0
+    try:
+        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT count(*) FROM attempts WHERE completed_at IS NULL").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])
