@@ -161,7 +161,10 @@ def serve(
     _check_database(db_path)
     lock = _lock_database(db_path)
     interrupted = _interrupted_attempts(db_path)
+    latest = _latest_instant(db_path) if clock_mode == "manual" else None
     app = _build_app(settings)
+    if latest is not None:
+        _resume_manual_clock(app.state.emulator, latest)
     if import_file is not None:
         _import_state(app.state.emulator, import_file)
     logs.configure(log_level, log_format, quiet)  # once everything is checked: the server starts
@@ -373,6 +376,28 @@ def _check_database(path: str) -> None:
               "restore a copy, or give another --db")
     _fail(f"{path} {problem} (--db); nothing was written to it: give the emulator its own file "
           "(a new one is created)")
+
+
+def _latest_instant(path: str) -> str | None:
+    from meshes_emulator.store import filecheck
+
+    return filecheck.latest_instant(path)
+
+
+def _resume_manual_clock(emulator: Emulator, latest: str) -> None:
+    """A manual clock restarted on an existing file goes on just after the latest instant the
+    file records (it went back to its start: new events dated before the old ones)."""
+    from datetime import timedelta
+
+    from meshes_emulator.clock import ManualClock, parse_instant
+
+    clock = emulator.clock
+    try:
+        resume = parse_instant(latest) + timedelta(milliseconds=1)
+    except ValueError:
+        return
+    if isinstance(clock, ManualClock) and resume > clock.now():
+        clock.set(resume)
 
 
 def _interrupted_attempts(path: str) -> int:

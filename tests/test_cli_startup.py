@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.helpers import clean_env, machine_client, serve, serve_process
 
 
@@ -122,3 +124,22 @@ def test_export_on_exit_to_a_missing_directory_is_refused_at_start_up(tmp_path: 
     error = _refused("--db", ":memory:", "--export-on-exit", str(target))
     assert error.count("\n") == 0
     assert "--export-on-exit" in error and "does not exist" in error
+
+
+def test_a_manual_clock_restarted_on_a_file_goes_on_after_its_data(tmp_path: Path) -> None:
+    db = str(tmp_path / "manual.db")
+    with serve("--db", db, "--clock", "manual") as info:
+        base = info["base_url"]
+        assert httpx.post(f"{base}/_emulator/clock/advance", json={"seconds": 86400}).is_success
+        key = {"X-Meshes-Publishable-Key": info["workspaces"][0]["publishable_key"]}
+        first = httpx.post(info["api_url"] + "/events", headers=key,
+                           json={"event": "a.b", "payload": {"n": 1}}).json()["event"]
+    with serve("--db", db, "--clock", "manual") as info:
+        now = httpx.get(f"{info['base_url']}/_emulator/clock").json()["now"]
+        assert now == "2026-01-02T00:00:00.001Z"  # was back at 2026-01-01T00:00:00.000Z
+        second = httpx.post(info["api_url"] + "/events", headers=key,
+                            json={"event": "a.b", "payload": {"n": 2}}).json()["event"]
+        with machine_client(info) as api:
+            listed = [e["id"] for e in api.get("/events").json()["records"]]
+    assert first["created_at"] < second["created_at"]
+    assert listed.index(second["id"]) < listed.index(first["id"])  # newest first, as it was made

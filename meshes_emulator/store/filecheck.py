@@ -58,3 +58,32 @@ def interrupted_attempts(path: str) -> int:
     except sqlite3.Error:
         return 0
     return int(row[0])
+
+
+# Columns holding the instant something happened on the emulator clock (never a future instant
+# such as a due time or an expiry).
+HAPPENED_AT = (("events", "created_at"), ("attempts", "completed_at"),
+               ("attempts", "started_at"), ("rule_events", "completed_at"),
+               ("deliveries", "created_at"), ("orgs", "created_at"),
+               ("machine_keys", "created_at"), ("workspaces", "updated_at"),
+               ("connections", "updated_at"), ("rules", "updated_at"),
+               ("catalog_entries", "updated_at"), ("mappings", "updated_at"),
+               ("sessions", "created_at"), ("faults", "created_at"))
+
+
+def latest_instant(path: str) -> str | None:
+    """The latest instant the file records something happening at (RFC 3339 text, which sorts
+    as time does), read before the emulator opens it; None for no file or no record."""
+    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    query = " UNION ALL ".join(f"SELECT max({column}) FROM {table}"
+                               for table, column in HAPPENED_AT)
+    try:
+        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            found = [value for (value,) in conn.execute(query) if value]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return max(found) if found else None
