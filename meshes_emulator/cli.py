@@ -55,7 +55,8 @@ def main() -> None:
 @option("--fixture", "fixtures", multiple=True, type=click.Path(),
         help="seed file (YAML or JSON) to load once per database, or 'demo' for the demo seed "
         "shipped with the package (repeatable)")
-@option("--fixture-dir", "fixture_dirs", multiple=True, type=click.Path(file_okay=False),
+@option("--fixture-dir", "fixture_dirs", multiple=True,
+        type=click.Path(file_okay=False, exists=True),
         help="a directory whose seed files POST /_emulator/reset may load (repeatable; "
         "otherwise reset loads the --fixture files only)")
 @option("--seed", default=0, type=int, help="seed for ids and randomness")
@@ -140,6 +141,9 @@ def serve(
     """
     from meshes_emulator.exposure import admin_token_for
 
+    if not db_path.strip():  # (SQLite would open a hidden temporary database)
+        raise click.BadParameter("give a file path, or ':memory:' for a throwaway database",
+                                 param_hint="--db")
     creds = _credentials()
     try:
         token = admin_token_for(host, admin_token, enabled=not no_admin)

@@ -143,3 +143,14 @@ def test_a_manual_clock_restarted_on_a_file_goes_on_after_its_data(tmp_path: Pat
             listed = [e["id"] for e in api.get("/events").json()["records"]]
     assert first["created_at"] < second["created_at"]
     assert listed.index(second["id"]) < listed.index(first["id"])  # newest first, as it was made
+
+
+def test_an_empty_db_and_a_missing_fixture_dir_are_refused(tmp_path: Path) -> None:
+    for args, expected in ((("--db", ""), "--db"),
+                           (("--db", ":memory:", "--fixture-dir", str(tmp_path / "nope")),
+                            "--fixture-dir")):
+        result = subprocess.run([sys.executable, "-m", "meshes_emulator", "serve", "--port", "0",
+                                 *args], capture_output=True, text=True, env=clean_env(),
+                                timeout=30)
+        assert result.returncode == 2, (args, result.stderr)
+        assert expected in result.stderr and "Traceback" not in result.stderr
