@@ -238,7 +238,7 @@ def export_command(db_path: str, out: str | None, with_secrets: bool, as_json: b
 
     if not os.path.isfile(db_path):
         _fail(f"no database at {db_path!r}")
-    _check_database(db_path)  # (opening another program's database would add tables to it)
+    _check_database(db_path, "copy it somewhere writable")  # (never adds tables to another's)
     try:
         store = Store(db_path)
         try:
@@ -367,11 +367,14 @@ def _build_app(settings: Settings) -> Any:
         _fail(f"cannot start: {exc}")
 
 
-def _check_database(path: str) -> None:
+def _check_database(path: str, fix: str = "give another --db, or ':memory:'") -> None:
     """Refuse, before anything is written, a SQLite file of another program or a damaged one
     (the emulator would add its tables to it, or write ids and recovery into it)."""
     from meshes_emulator.store import filecheck
 
+    where = filecheck.location_problem(path)
+    if where is not None:
+        _fail(f"cannot open database {path!r} (--db): {where}; {fix}")
     problem = filecheck.problem(path)
     if problem is None:
         return

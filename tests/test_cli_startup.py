@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import clean_env, machine_client, serve, serve_process
 
@@ -154,3 +156,25 @@ def test_an_empty_db_and_a_missing_fixture_dir_are_refused(tmp_path: Path) -> No
                                 timeout=30)
         assert result.returncode == 2, (args, result.stderr)
         assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_database_in_a_missing_directory_or_a_directory_is_one_line(tmp_path: Path) -> None:
+    missing = _refused("--db", str(tmp_path / "no" / "x.db"))
+    assert missing.count("\n") == 0 and "does not exist" in missing
+    directory = _refused("--db", str(tmp_path))
+    assert directory.count("\n") == 0 and "is a directory" in directory
+
+
+def test_a_read_only_database_is_one_line_and_not_called_damaged(tmp_path: Path) -> None:
+    db = tmp_path / "ro.db"
+    _made_database(db)
+    before = db.read_bytes()
+    db.chmod(0o444)  # (root may still write: the check asks access(2), as SQLite's open would)
+    try:
+        if os.access(db, os.W_OK):
+            pytest.skip("this user writes read-only files (root)")
+        error = _refused("--db", str(db))
+    finally:
+        db.chmod(0o644)
+    assert error.count("\n") == 0 and "read-only" in error and "damaged" not in error
+    assert db.read_bytes() == before

@@ -29,7 +29,9 @@ def problem(path: str) -> str | None:
         return None
     try:
         return _content_problem(conn, os.path.getsize(path) <= QUICK_CHECK_LIMIT)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        return None  # cannot be read here (a read-only directory...): the real open says why
+    except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
         return f"is damaged ({exc})"
     finally:
         conn.close()
@@ -42,6 +44,23 @@ def _content_problem(conn: sqlite3.Connection, check: bool) -> str | None:
         return f"is a SQLite database of another program (tables: {', '.join(sorted(tables)[:5])})"
     report = str(conn.execute("PRAGMA quick_check(1)").fetchone()[0]) if check else "ok"
     return None if report == "ok" else f"is damaged ({' '.join(report.split())})"
+
+
+def location_problem(path: str) -> str | None:
+    """Why the database file at `path` cannot be written where it is (None: it can, or
+    `:memory:`); the emulator writes the file and its -wal and -shm files beside it."""
+    if path == ":memory:":
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"the directory {directory} does not exist"
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and
+                                             not os.access(path, os.W_OK)):
+        return (f"{directory} is read-only here (the emulator writes the database and its -wal "
+                "file there)")
+    return None
 
 
 def interrupted_attempts(path: str) -> int:
