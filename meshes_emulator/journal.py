@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import unquote_plus
 
 from meshes_emulator.clock import isoformat
 from meshes_emulator.logs import who
@@ -26,6 +27,7 @@ MASK = "********"
 ADMIN_PREFIX = "/_emulator"
 _SECRET_KEY = re.compile(r"(secret|token|passw|api[_-]?key|access[_-]?key|private[_-]?key|credential|"
                          r"authorization|signature|cookie)", re.I)
+_SECRET_QUERY = frozenset({"launch"})  # secret query parameters _SECRET_KEY does not name
 
 
 @dataclass(slots=True)
@@ -48,7 +50,8 @@ class Entry:
 
     @property
     def query(self) -> str:
-        return self.query_string.decode("latin-1")
+        """The query as sent, secret parameters' values masked (masked_query)."""
+        return masked_query(self.query_string.decode("latin-1")) if self.query_string else ""
 
     @property
     def caller(self) -> dict[str, Any]:
@@ -135,6 +138,21 @@ def error_message(answer: bytes) -> str | None:
         return str(error["message"])
     message = data.get("message")
     return message if isinstance(message, str) else None
+
+
+def masked_query(query: str) -> str:
+    """`query` with the value of every secret parameter masked: `?admin_token=` (the dashboard's
+    way in when exposed), `?launch=` (an embed launch token) and secret-looking names; the rest
+    is kept as sent."""
+    if "=" not in query:
+        return query
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, eq, value = part.partition("=")
+        plain = unquote_plus(name)
+        if eq and value and (plain in _SECRET_QUERY or _SECRET_KEY.search(plain)):
+            parts[i] = f"{name}={MASK}"
+    return "&".join(parts)
 
 
 def masked_body(body: bytes, size: int, content_type: str) -> Any:
