@@ -143,11 +143,17 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[by
     return b"".join(chunks), not content.at_eof()
 
 
+def _clean(text: str) -> str:
+    """`text` as valid UTF-8: aiohttp decodes the bytes of a reason phrase or a header that are
+    not UTF-8 to lone surrogates, which SQLite cannot store (each becomes `?`)."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _answer_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
-    """The answer's headers, names in lower case, repeated ones joined with `, `."""
+    """The answer's headers, names in lower case, repeated ones joined with `, ` (valid UTF-8)."""
     headers: dict[str, str] = {}
     for name, value in response.headers.items():
-        key = name.lower()
+        key, value = _clean(name.lower()), _clean(value)
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     return headers
 
@@ -175,7 +181,7 @@ async def send_webhook(
             message = f"Webhook request failed: {type(exc).__name__}: {exc}".rstrip(": ")
         else:
             message = f"Webhook request could not be sent: {type(exc).__name__}: {exc}"
-        return Outcome(code, _masked_text(message, request.url), request=request.as_record())
+        return Outcome(code, _clean(_masked_text(message, request.url)), request=request.as_record())
     when = now or request.meta.get("sent_at") or datetime.fromtimestamp(0, UTC)
     return classify_answer(status, reason, headers, body, when).with_request(request.as_record())
 
@@ -225,7 +231,7 @@ class WebhookClient:
             response.close()  # the rest of the answer is never read: the socket is not reused
         else:
             response.release()
-        return response.status, response.reason or "", _answer_headers(response), body
+        return response.status, _clean(response.reason or ""), _answer_headers(response), body
 
     def drop(self) -> None:
         """Forget the session without waiting (its loop is gone or is not this one)."""

@@ -6,7 +6,9 @@ a delivery nor bloats what the emulator records about the attempt.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,12 +28,14 @@ class Served:
         self.info, self.api, self.receiver = info, api, receiver
         self.workspace = info["workspaces"][0]["id"]
 
-    def deliver(self, name: str, reply: Reply) -> dict[str, Any]:
-        """One event to a webhook answered with `reply`; (rule_event, response details) after settle."""
-        self.receiver.replies["/" + name] = reply
+    def deliver(self, name: str, reply: Reply | None = None, url: str = "") -> dict[str, Any]:
+        """One event to a webhook answered with `reply` (or at `url`); the rule_event and the
+        attempt's response details after settle."""
+        if reply is not None:
+            self.receiver.replies["/" + name] = reply
         hook = self.api.post("/connections", json={
             "workspace": self.workspace, "type": "webhook", "name": name,
-            "metadata": {"url": f"{self.receiver.url}/{name}", "auth_scheme": "none"}})
+            "metadata": {"url": url or f"{self.receiver.url}/{name}", "auth_scheme": "none"}})
         assert hook.status_code == 201, hook.text
         rule = self.api.post("/rules", json={
             "workspace": self.workspace, "connection": hook.json()["connection"]["id"],
@@ -94,3 +98,63 @@ def test_a_flood_of_answer_headers_is_recorded_within_a_bound(served: Served) ->
     assert "x-flood-119" not in kept
     assert sum(len(k) + len(v) for k, v in kept.items()) <= MAX_HEADER_CHARS
     assert result["size"] < 2 * MAX_HEADER_CHARS
+
+
+RAW_ANSWERS = {  # answers no HTTP library would send, by path
+    "reason-bytes": b"HTTP/1.1 500 \xff\xfe bad reason\r\nContent-Length: 0\r\n\r\n",
+    "header-bytes": b"HTTP/1.1 500 X\r\nX-A: \xff\xfe\xc3\r\nRetry-After: \xff\r\n"
+                    b"Content-Type: text/plain; charset=\xff\xfe\r\nContent-Length: 3\r\n\r\nab\xff",
+    "not-http": b"NOT HTTP AT ALL\r\n\r\n",
+    "long-header": b"HTTP/1.1 500 X\r\nX-A: " + b"a" * 20000 + b"\r\nContent-Length: 0\r\n\r\n",
+    "many-headers": b"HTTP/1.1 500 X\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(500))
+                    + b"Content-Length: 0\r\n\r\n",
+    "short-body": b"HTTP/1.1 500 X\r\nContent-Length: 100\r\n\r\nshort",
+    "bad-chunk": b"HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n",
+}
+
+
+@pytest.fixture(scope="module")
+def raw_receiver() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 answering each request with RAW_ANSWERS[its path], then closing."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer_all() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:  # closed: the module is done
+                return
+            with client:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                path = head.split(b" ", 2)[1].decode().strip("/") if head else ""
+                client.sendall(RAW_ANSWERS.get(path, b"HTTP/1.1 404 X\r\n\r\n"))
+
+    thread = threading.Thread(target=answer_all, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize("name", sorted(RAW_ANSWERS))
+def test_a_malformed_answer_is_recorded_as_an_attempt(served: Served, raw_receiver: str,
+                                                      name: str) -> None:
+    """Bytes that are not UTF-8 in the reason phrase or a header became lone surrogates that
+    SQLite could not store: the drain failed and the delivery stayed `processing`. Every other
+    malformed answer is a recorded `network_error`."""
+    errors_url = served.info["base_url"] + "/_emulator/errors"
+    captured = len(httpx.get(errors_url).json())
+    result = served.deliver(f"raw-{name}", url=f"{raw_receiver}/{name}")
+    rule_event = result["rule_event"]
+    assert rule_event["status"] == "retrying", rule_event
+    if name in ("reason-bytes", "header-bytes"):
+        assert rule_event["last_error"].startswith("rejected_server_error: "), rule_event
+        assert result["details"]["http_status"] == 500
+    else:
+        assert rule_event["last_error"].startswith("network_error: "), rule_event
+    errors = httpx.get(errors_url).json()
+    assert len(errors) == captured, errors[captured:]
