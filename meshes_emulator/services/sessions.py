@@ -11,6 +11,7 @@ emulator clock: the session must exist, be active, not be past `expires_at`, and
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,8 +158,13 @@ def _check_type(body: SessionCreate, page: str) -> None:
         raise _invalid("launch_page", f"{body.session_type} sessions may launch on: {allowed}")
 
 
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+
+
 def normalize_origin(value: str) -> str | None:
-    """`scheme://host[:port]` of an http(s) URL, or None when it is not one."""
+    """`scheme://host[:port]` of an http(s) URL as a browser serializes it (an international
+    name in its ASCII form), or None when it is not one: the origin goes into the launch page's
+    `Content-Security-Policy` header, so `https://a.com; script-src *` must not pass."""
     try:
         parts = urlsplit(value.strip())
         port = parts.port
@@ -166,8 +172,24 @@ def normalize_origin(value: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    host = _ascii_host(parts.hostname)
+    if host is None:
+        return None
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _ascii_host(name: str) -> str | None:
+    """An IP literal (IPv6 in brackets) or a host name in ASCII (IDNA), else None."""
+    if ":" in name:
+        try:
+            return f"[{ipaddress.IPv6Address(name.split('%')[0]).compressed}]"
+        except ValueError:
+            return None
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    return ascii_name if _HOST_NAME.fullmatch(ascii_name) else None
 
 
 def _origins(body: SessionCreate) -> list[str] | None:

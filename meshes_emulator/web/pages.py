@@ -70,7 +70,8 @@ async def launch_page(request: Request) -> Response:
         row = sessions.open_launch(emulator, query_params(request).get("launch"), page)
     except ApiError as exc:
         return _error_page(exc.status, exc.detail or exc.message)
-    origins = wire.origins_of(row)
+    stored = wire.origins_of(row)
+    origins = _usable_origins(stored)
     config = {
         "mode": "embed", "page": page, "session_id": row["session_id"],
         "workspace_id": row["workspace_id"], "role": row["role"],
@@ -78,10 +79,17 @@ async def launch_page(request: Request) -> Response:
         "resource_id": row["resource_id"], "scopes": wire.scopes_of(row),
         "allowed_origins": origins, "pages": list(wire.PAGES_BY_TYPE[row["session_type"]]),
     }
-    ancestors = " ".join(origins) if origins else "*"
+    ancestors = " ".join(origins) if origins else ("'none'" if stored else "*")
     return HTMLResponse(_shell(config, PAGE_TITLES[page]), headers={
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
         "Content-Security-Policy": _csp(ancestors)})
+
+
+def _usable_origins(stored: list[str]) -> list[str]:
+    """The session's origins fit for a header (a row from before POST /sessions checked them
+    as it does now may hold anything): each normalized, the others dropped."""
+    usable = (sessions.normalize_origin(origin) for origin in stored)
+    return [origin for origin in usable if origin is not None]
 
 
 async def dashboard(request: Request) -> Response:
