@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import unquote_plus
 
+from meshes_emulator.catalog.credentials import mask_url
 from meshes_emulator.clock import isoformat
 from meshes_emulator.logs import who
 
@@ -169,7 +170,8 @@ def masked_body(body: bytes, size: int, content_type: str) -> Any:
 
 def mask(value: Any, key: str = "") -> Any:
     """A copy with the value of every secret-looking key replaced (at any depth); a
-    `{name, value}` header item whose name looks secret has its value masked."""
+    `{name, value}` header item whose name looks secret has its value masked; a URL's userinfo
+    password too (catalog.credentials.mask_url)."""
     if _SECRET_KEY.search(key) and value not in (None, ""):
         return MASK
     if isinstance(value, dict):
@@ -179,4 +181,6 @@ def mask(value: Any, key: str = "") -> Any:
         return {k: mask(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(item, key) for item in value]
+    if isinstance(value, str):  # a webhook URL's password (`http://user:pass@host/`)
+        return mask_url(value)
     return value

@@ -1,8 +1,10 @@
-"""Secrets a browser sends in a URL stay out of the logs and the request journal (issue 13).
+"""Secrets sent in a URL stay out of the logs and the request journal (issue 13).
 
 `serve --admin-token` (or any serve beyond loopback) opens the dashboard with `/?admin_token=`,
 and an embed iframe opens with `?launch=`. Both went verbatim into the access log (stderr, often
-kept as a CI artifact) and into /_emulator/requests (shown by the dashboard).
+kept as a CI artifact) and into /_emulator/requests (shown by the dashboard). So did the
+password of a webhook URL (`http://user:pass@host/`) in a request body, which every API answer
+masks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 
 from meshes_emulator.journal import MASK, masked_query
 from pytest_meshes.clients import MachineAuth
-from tests.helpers import start_serve
+from tests.helpers import serve, start_serve
 
 TOKEN = "Adm1nT0kenNeverLogged"
 
@@ -61,3 +63,18 @@ def test_admin_and_launch_tokens_never_reach_the_log_or_the_journal() -> None:
 ])
 def test_masked_query(query: str, masked: str) -> None:
     assert masked_query(query) == masked
+
+
+def test_a_webhook_url_password_is_masked_in_the_journal() -> None:
+    with serve("--db", ":memory:") as info:
+        auth = MachineAuth(info["access_key"], info["secret_key"], info["org_id"])
+        with httpx.Client(base_url=info["api_url"], auth=auth, timeout=30) as api:
+            created = api.post("/connections", json={
+                "workspace": info["workspaces"][0]["id"], "type": "webhook", "name": "hook",
+                "metadata": {"url": "http://hook-user:Pw-n0t-for-logs@127.0.0.1:9/in",
+                             "auth_scheme": "none"}})
+        assert created.status_code == 201, created.text
+        journal = httpx.get(info["base_url"] + "/_emulator/requests").json()
+    assert "Pw-n0t-for-logs" not in str(journal)
+    bodies = [record["body"] for record in journal["records"] if record["path"] == "/api/v1/connections"]
+    assert bodies[0]["metadata"]["url"] == f"http://hook-user:{MASK}@127.0.0.1:9/in"
