@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -109,9 +110,41 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return kept
 
 
-def classify_answer(status: int, reason: str, headers: dict[str, str], body: bytes, now: datetime) -> Outcome:
-    """The outcome for a destination's answer (status, headers and a truncated body kept)."""
+def sent_secrets(request: WebhookRequest) -> tuple[str, ...]:
+    """The credentials `request` carries, longest first: the values of its secret headers, their
+    Bearer/Basic part, a Basic password, and the basic auth made of the URL's userinfo. An
+    answer echoing the request (an echo server, a debug endpoint) must not record them."""
+    names = set(request.meta.get("secret_headers", ()))
+    values = [value for name, value in request.headers.items() if name.lower() in names]
+    userinfo_auth = _split_userinfo(request.url)[1]
+    if userinfo_auth is not None:
+        values.append(userinfo_auth)
+    found = set(values)
+    for value in values:
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() in ("bearer", "basic") and credential:
+            found.add(credential)
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):  # not base64 of UTF-8: nothing more to hide
+                found.add(base64.b64decode(credential).decode().partition(":")[2])
+    return tuple(sorted((secret for secret in found if len(secret) >= 4), key=len, reverse=True))
+
+
+def _hidden(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def classify_answer(status: int, reason: str, headers: dict[str, str], body: bytes, now: datetime,
+                    secrets: tuple[str, ...] = ()) -> Outcome:
+    """The outcome for a destination's answer (status, headers and a truncated body kept; the
+    `secrets` the request carried masked in them)."""
     text = _decode(body, headers.get("content-type", "")) if body else ""
+    if secrets:
+        text, reason = _hidden(text, secrets), _hidden(reason, secrets)
+        headers = {name: _hidden(value, secrets) for name, value in headers.items()}
     details = ResponseDetails(
         http_status=status,
         headers=kept_headers(headers),
@@ -183,7 +216,8 @@ async def send_webhook(
             message = f"Webhook request could not be sent: {type(exc).__name__}: {exc}"
         return Outcome(code, _clean(_masked_text(message, request.url)), request=request.as_record())
     when = now or request.meta.get("sent_at") or datetime.fromtimestamp(0, UTC)
-    return classify_answer(status, reason, headers, body, when).with_request(request.as_record())
+    outcome = classify_answer(status, reason, headers, body, when, sent_secrets(request))
+    return outcome.with_request(request.as_record())
 
 
 class WebhookClient:

@@ -5,6 +5,7 @@ a delivery nor bloats what the emulator records about the attempt.
 
 from __future__ import annotations
 
+import base64
 import signal
 import socket
 import subprocess
@@ -28,14 +29,16 @@ class Served:
         self.info, self.api, self.receiver = info, api, receiver
         self.workspace = info["workspaces"][0]["id"]
 
-    def deliver(self, name: str, reply: Reply | None = None, url: str = "") -> dict[str, Any]:
+    def deliver(self, name: str, reply: Reply | None = None, url: str = "",
+                **metadata: Any) -> dict[str, Any]:
         """One event to a webhook answered with `reply` (or at `url`); the rule_event and the
         attempt's response details after settle."""
         if reply is not None:
             self.receiver.replies["/" + name] = reply
         hook = self.api.post("/connections", json={
             "workspace": self.workspace, "type": "webhook", "name": name,
-            "metadata": {"url": url or f"{self.receiver.url}/{name}", "auth_scheme": "none"}})
+            "metadata": {"url": url or f"{self.receiver.url}/{name}", "auth_scheme": "none",
+                         **metadata}})
         assert hook.status_code == 201, hook.text
         rule = self.api.post("/rules", json={
             "workspace": self.workspace, "connection": hook.json()["connection"]["id"],
@@ -158,3 +161,44 @@ def test_a_malformed_answer_is_recorded_as_an_attempt(served: Served, raw_receiv
         assert rule_event["last_error"].startswith("network_error: "), rule_event
     errors = httpx.get(errors_url).json()
     assert len(errors) == captured, errors[captured:]
+
+
+# connection metadata -> what its request carries that an echoing receiver repeats
+ECHOED: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "bearer": ({"auth_scheme": "bearer", "bearer_token": "bt-Echo-1234"},
+               ["Bearer bt-Echo-1234", "bt-Echo-1234"]),
+    "basic": ({"auth_scheme": "basic", "basic_username": "ann", "basic_password": "pw-Echo-1234"},
+              ["Basic " + base64.b64encode(b"ann:pw-Echo-1234").decode(), "pw-Echo-1234"]),
+    "custom": ({"auth_scheme": "custom_header", "auth_header_name": "X-Auth",
+                "auth_header_value": "cu-Echo-1234"}, ["cu-Echo-1234"]),
+    "secret-header": ({"headers": [{"name": "X-Api-Key", "value": "hk-Echo-1234"}]},
+                      ["hk-Echo-1234"]),
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(ECHOED))
+def test_an_echoing_receiver_does_not_get_the_credentials_recorded(served: Served,
+                                                                     scheme: str) -> None:
+    """A receiver answering with the request it got (an echo server, a debug endpoint) put the
+    connection's credentials, masked in every connection answer, into the response details
+    that the dashboard and embed sessions show."""
+    metadata, echoed = ECHOED[scheme]
+    body = ("echo: " + " | ".join(echoed)).encode()
+    reply = Reply(status=401, headers={"X-Echo": echoed[0]}, body=body)
+    result = served.deliver(f"echo-{scheme}", reply, **metadata)
+    assert served.receiver.requests[-1].headers  # the receiver did get the credentials
+    details = result["details"]
+    for secret in echoed:
+        assert secret not in str(details)
+        assert secret not in result["rule_event"]["last_error"]
+    assert details["body"].startswith("echo: ********")
+    assert "********" in details["headers"]["x-echo"]
+
+
+def test_an_echoed_url_password_is_not_recorded(served: Served) -> None:
+    auth = "Basic " + base64.b64encode(b"hook:url-Echo-1234").decode()
+    reply = Reply(status=500, body=f"you sent {auth}".encode())
+    url = served.receiver.url.replace("http://", "http://hook:url-Echo-1234@") + "/echo-url"
+    result = served.deliver("echo-url", reply, url=url)
+    assert "url-Echo-1234" not in str(result["details"])
+    assert auth not in str(result["details"])
