@@ -580,5 +580,8 @@ def _admin_lines(emulator: Emulator, secret_key: str) -> list[str]:
 
 
 def _fail(message: str) -> NoReturn:
+    """One line on stderr (a YAML parser's report spans lines, with a caret line), exit 2."""
+    lines = [line.strip() for line in message.splitlines()]
+    message = " ".join(line for line in lines if line and line != "^")
     click.echo(f"meshes-emulator: {message}", err=True)
     sys.exit(2)

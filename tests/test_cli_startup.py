@@ -178,3 +178,12 @@ def test_a_read_only_database_is_one_line_and_not_called_damaged(tmp_path: Path)
         db.chmod(0o644)
     assert error.count("\n") == 0 and "read-only" in error and "damaged" not in error
     assert db.read_bytes() == before
+
+
+def test_a_seed_or_export_yaml_cannot_parse_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: meshes-emulator-export/1\norganizations: [{bad\n")
+    for option in ("--import", "--fixture"):
+        error = _refused("--db", ":memory:", option, str(bad))
+        assert error.count("\n") == 0, error
+        assert "bad.yaml" in error and "line 2, column 17" in error
