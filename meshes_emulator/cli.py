@@ -164,9 +164,9 @@ def serve(
         _check_export_target(export_on_exit)
     _check_database(db_path)
     lock = _lock_database(db_path)
-    interrupted = _interrupted_attempts(db_path)
     latest = _latest_instant(db_path) if clock_mode == "manual" else None
     app = _build_app(settings)
+    interrupted = app.state.emulator.dispatcher.recovered  # (recorded by the start, before any import)
     if latest is not None:
         _resume_manual_clock(app.state.emulator, latest)
     if import_file is not None:
@@ -405,12 +405,6 @@ def _resume_manual_clock(emulator: Emulator, latest: str) -> None:
         return
     if isinstance(clock, ManualClock) and resume > clock.now():
         clock.set(resume)
-
-
-def _interrupted_attempts(path: str) -> int:
-    from meshes_emulator.store import filecheck
-
-    return filecheck.interrupted_attempts(path)
 
 
 def _lock_database(path: str) -> int | None:

@@ -89,6 +89,13 @@ def attempts(info: dict[str, Any], event: str) -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def stop_with_sigint(process: Any) -> None:
+    """Ctrl-C: the emulator stops cleanly (exit 0)."""
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    process.communicate(timeout=30)
+
+
 def test_attempts_in_flight_at_a_kill_are_recovered_once_and_logged(tmp_path: Path) -> None:
     db = str(tmp_path / "crash.db")
     with held_receiver() as (port, arrived, release):
@@ -106,9 +113,7 @@ def test_attempts_in_flight_at_a_kill_are_recovered_once_and_logged(tmp_path: Pa
             assert "WARNING 1 delivery attempt(s) were cut off" in first, first
             wait_idle(info)  # the retry runs at once (delays 0,0)
         finally:
-            restarted.send_signal(signal.SIGINT)
-            assert restarted.wait(timeout=30) == 0
-            restarted.communicate(timeout=30)
+            stop_with_sigint(restarted)
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute("SELECT attempt_number, outcome_code, message FROM attempts "
@@ -144,9 +149,7 @@ def test_sigterm_with_a_webhook_in_flight_exports_and_the_import_retries_it(
             wait_idle(info)
             found = attempts(info, event)
         finally:
-            imported.send_signal(signal.SIGINT)
-            assert imported.wait(timeout=30) == 0
-            imported.communicate(timeout=30)
+            stop_with_sigint(imported)
     assert [(n, code) for n, code, _ in found] == [(1, "internal_error"), (2, "delivered")]
     assert found[0][2].startswith(INTERRUPTED)
 
@@ -165,7 +168,5 @@ def test_a_snapshot_taken_with_a_webhook_in_flight_restores_to_a_retry(tmp_path:
             wait_idle(info)  # was: idle at once, the rule_event stuck in 'processing'
             found = attempts(info, event)
         finally:
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=30) == 0
-            process.communicate(timeout=30)
+            stop_with_sigint(process)
     assert [(n, code) for n, code, _ in found] == [(1, "internal_error"), (2, "delivered")]

@@ -86,6 +86,7 @@ class Dispatcher:
         self._worker: asyncio.Task[None] | None = None
         self._client = webhook_client.WebhookClient(self.concurrency)  # its session: made on first send
         self._explicit_waiting = 0  # explicit drains (settle, clock moves) waiting for the lock
+        self.recovered = 0  # attempts the last `recover` recorded (at start: a killed process's)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -404,8 +405,10 @@ class Dispatcher:
 
     # -- crash recovery and state ---------------------------------------------------------
     def recover(self) -> int:
-        """Record attempts a killed process left unfinished; returns how many."""
-        return self.machine.recover()
+        """Record attempts a killed process left unfinished; returns how many (kept in
+        `recovered`: `serve` says at start how many a kill cut off)."""
+        self.recovered = self.machine.recover()
+        return self.recovered
 
     def stats(self) -> dict[str, Any]:
         """Queue state for /_emulator/idle."""

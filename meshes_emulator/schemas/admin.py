@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, PlainValidator, ValidationError
 
 from meshes_emulator.clock import parse_instant
 from meshes_emulator.errors import BadRequest, ValidationFailed
 from meshes_emulator.rows import Row
 from meshes_emulator.schemas import events as event_wire
-from meshes_emulator.schemas.common import RequestModel
+from meshes_emulator.schemas.common import JsonInt, RequestModel, integral
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -73,11 +73,6 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-def _integral(value: Any) -> Any:
-    """5.0 is the integer 5 (JSON Schema's rule)."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def _instant(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("not a string")
@@ -116,7 +111,6 @@ def _seconds(value: float) -> float:
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_integral)]
 Instant = Annotated[datetime, PlainValidator(_instant)]
 Limit = Annotated[int, PlainValidator(_query_int(1, MAX_RECORDS, 4)),
                   Problem(f"must be an integer from 1 to {MAX_RECORDS}")]
@@ -260,9 +254,9 @@ def fault_spec(spec: Any) -> Any:
     typed = {**spec}
     for name in INTEGER_FIELDS:
         if name in typed:
-            typed[name] = _integral(typed[name])
+            typed[name] = integral(typed[name])
     if isinstance(typed.get("attempts"), list):
-        typed["attempts"] = [_integral(item) for item in typed["attempts"]]
+        typed["attempts"] = [integral(item) for item in typed["attempts"]]
     return typed
 
 

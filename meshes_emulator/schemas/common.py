@@ -27,13 +27,13 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN, to_lower=True)]
 
 
-def _integral(value: Any) -> Any:
+def integral(value: Any) -> Any:
     """3600.0 is the integer 3600: JSON has one number type and JSON Schema (the reference
     OpenAPI 3.1's) counts a number with a zero fraction as an integer."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-JsonInt = Annotated[int, BeforeValidator(_integral)]
+JsonInt = Annotated[int, BeforeValidator(integral)]
 
 
 def lower_id(value: Any) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -11,10 +13,25 @@ QUICK_CHECK_LIMIT = 64 << 20  # bytes; quick_check reads the whole file (~3 ms a
 OWN_TABLES = frozenset({"_sqlite_migrations", "meta"})  # one of them marks an emulator database
 
 
+def _existing(path: str) -> bool:
+    """A database file with content (not `:memory:`, not a new empty file)."""
+    return path != ":memory:" and os.path.isfile(path) and os.path.getsize(path) > 0
+
+
+@contextmanager
+def _read_only(path: str) -> Iterator[sqlite3.Connection]:
+    """The file opened read-only (nothing is written to it), closed after."""
+    conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def problem(path: str) -> str | None:
     """Why the emulator must not write to the file at `path` (None: go ahead, or let the real
     open report it). Nothing is written: the file is read, then opened read-only."""
-    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
+    if not _existing(path):
         return None
     try:
         with open(path, "rb") as file:
@@ -24,17 +41,12 @@ def problem(path: str) -> str | None:
     if header != SQLITE_HEADER:
         return "is not a SQLite database"
     try:
-        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        return _content_problem(conn, os.path.getsize(path) <= QUICK_CHECK_LIMIT)
+        with _read_only(path) as conn:
+            return _content_problem(conn, os.path.getsize(path) <= QUICK_CHECK_LIMIT)
     except sqlite3.OperationalError:
         return None  # cannot be read here (a read-only directory...): the real open says why
     except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
         return f"is damaged ({exc})"
-    finally:
-        conn.close()
 
 
 def _content_problem(conn: sqlite3.Connection, check: bool) -> str | None:
@@ -63,22 +75,6 @@ def location_problem(path: str) -> str | None:
     return None
 
 
-def interrupted_attempts(path: str) -> int:
-    """Delivery attempts started but never recorded in the file (a killed emulator's), read
-    before the emulator opens it and records them; 0 when there is no such file."""
-    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return 0
-    try:
-        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT count(*) FROM attempts WHERE completed_at IS NULL").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-    return int(row[0])
-
-
 # Columns holding the instant something happened on the emulator clock (never a future instant
 # such as a due time or an expiry).
 HAPPENED_AT = (("events", "created_at"), ("attempts", "completed_at"),
@@ -93,16 +89,13 @@ HAPPENED_AT = (("events", "created_at"), ("attempts", "completed_at"),
 def latest_instant(path: str) -> str | None:
     """The latest instant the file records something happening at (RFC 3339 text, which sorts
     as time does), read before the emulator opens it; None for no file or no record."""
-    if path == ":memory:" or not os.path.isfile(path) or os.path.getsize(path) == 0:
+    if not _existing(path):
         return None
     query = " UNION ALL ".join(f"SELECT max({column}) FROM {table}"
                                for table, column in HAPPENED_AT)
     try:
-        conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
-        try:
+        with _read_only(path) as conn:
             found = [value for (value,) in conn.execute(query) if value]
-        finally:
-            conn.close()
     except sqlite3.Error:
         return None
     return max(found) if found else None
